@@ -1,0 +1,57 @@
+# The two commands a new user needs: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+WORKBENCH_DEMO_PASSWORD ?= workbench-demo
+export WORKBENCH_DEMO_PASSWORD
+LOCAL_ENV := DEBUG=1 PORT=$(PORT)
+
+.PHONY: install run test lint browser bench loadtest clean
+
+# Idempotent: the venv is made once with a Python >= 3.12 found on PATH, and the
+# project is reinstalled only when pyproject.toml changed.
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@if [ ! -x $(PY) ]; then \
+		python=$$(scripts/find-python.sh) || exit 1; \
+		echo "Creating $(VENV) with $$python"; \
+		"$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $@
+
+run: install
+	$(LOCAL_ENV) $(PY) manage.py migrate --noinput
+	$(LOCAL_ENV) $(PY) manage.py setup_demo
+	$(LOCAL_ENV) $(PY) manage.py import_articles seeds/ --quiet
+	@echo ""
+	@echo "  Claim & Stance Workbench on http://127.0.0.1:$(PORT)/"
+	@echo "  Demo accounts: admin (superuser), annotator1, annotator2, reviewer"
+	@echo "  Password: $(WORKBENCH_DEMO_PASSWORD)   (set WORKBENCH_DEMO_PASSWORD to change it)"
+	@echo ""
+	$(LOCAL_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# Debian's Chromium for the browser tests; installed when missing (needs root).
+browser:
+	@scripts/ensure-chromium.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check --diff annotations/segmentation.py annotations/agreement.py >/dev/null || true
+
+test: install browser
+	$(VENV)/bin/ruff check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) manage.py bench $(BENCH_ARGS)
+
+loadtest: install
+	scripts/loadtest.sh
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles artifacts .pytest_cache .hypothesis

@@ -1,0 +1,76 @@
+"""python manage.py import_articles PATH... [--project SLUG] [--quiet]"""
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from annotations.models import Project
+from annotations.services import (
+    DEMO_PROJECT_SLUG,
+    collect_import_paths,
+    ensure_seed_project,
+    import_path,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import articles from .txt/.md (one article per file) and .jsonl/.csv (one "
+        "article per row) files or folders. Each file lands whole or not at all; "
+        "texts already in the project are skipped. Exit status 1 if any file failed."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path, help="files or folders")
+        parser.add_argument(
+            "--project",
+            default=DEMO_PROJECT_SLUG,
+            help=f"project slug (default: {DEMO_PROJECT_SLUG}, created if missing)",
+        )
+        parser.add_argument("--quiet", action="store_true", help="only the summary")
+
+    def handle(self, *args, paths: list[Path], project: str, quiet: bool, **options):
+        target = self._project(project)
+        missing = [str(path) for path in paths if not path.exists()]
+        if missing:
+            raise CommandError(f"no such file or folder: {', '.join(missing)}")
+        files = collect_import_paths(paths)
+        if not files:
+            raise CommandError("no .txt, .md, .jsonl or .csv files found")
+        show_bar = not quiet and sys.stderr.isatty() and len(files) > 1
+        articles = segments = duplicates = failed = 0
+        for path in tqdm(files, unit="file", disable=not show_bar, file=sys.stderr):
+            result = import_path(project=target, path=path)
+            articles += result.articles
+            segments += result.segments
+            duplicates += result.duplicates
+            if not result.ok:
+                failed += 1
+                self.stderr.write(self.style.ERROR(f"failed   {result.error}"))
+            elif not quiet:
+                line = (
+                    f"skipped  {path} (already imported)"
+                    if result.articles == 0
+                    else f"imported {path}: {result.articles} article(s), "
+                    f"{result.segments} segments"
+                )
+                self.stdout.write(line)
+        summary = (
+            f"imported {articles} articles ({segments} segments), skipped "
+            f"{duplicates} duplicates, failed {failed}"
+        )
+        self.stdout.write(self.style.ERROR(summary) if failed else self.style.SUCCESS(summary))
+        if failed:
+            sys.exit(1)
+
+    def _project(self, slug: str) -> Project:
+        if slug == DEMO_PROJECT_SLUG:
+            return ensure_seed_project()
+        try:
+            return Project.objects.get(slug=slug)
+        except Project.DoesNotExist:
+            raise CommandError(
+                f"no project with slug {slug!r}; create it in the admin first"
+            ) from None

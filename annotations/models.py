@@ -1,0 +1,564 @@
+"""The corpus (projects, articles, segments), the label scheme, annotations and team work.
+
+Model and field names of ``Project``, ``Article`` and ``Segment`` are a contract: other
+tools read them. Reads that pages need live on the QuerySets as named methods that say
+what they cost; writes that span models live in ``services.py``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, F, Q
+from django.db.models.functions import Length
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from .segmentation import SEGMENT_KINDS
+
+# Segments that an annotator labels; boilerplate is shown greyed and skipped.
+ANNOTATABLE_KINDS = ("title", "byline", "heading", "sentence")
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    MANAGER = "manager", "Manager"
+
+
+# ---------------------------------------------------------------------------
+# Label scheme
+# ---------------------------------------------------------------------------
+
+
+class LabelScheme(models.Model):
+    """A versioned set of dimensions and labels; every project uses one."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100)
+    version = models.CharField(max_length=20, default="1")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug", "version"], name="scheme_slug_version_unique"
+            )
+        ]
+        ordering = ["slug", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @property
+    def version_label(self) -> str:
+        """The string the export writes into its ``scheme_version`` column."""
+        return f"{self.slug}@{self.version}"
+
+
+class DimensionRole(models.TextChoices):
+    """What a dimension is for, so the screens know where to show it."""
+
+    CLAIM = "claim", "Claim (per segment)"
+    FRAMES = "frames", "Frames (per segment)"
+    EXTRA = "extra", "Other per-segment dimension"
+    SOURCE_TYPE = "source_type", "Source type (per attribution)"
+    FORM = "form", "Form (per attribution)"
+    STANCE = "stance", "Stance polarity (per target)"
+
+
+class Dimension(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTI = "multi", "Multiple choice"
+
+    scheme = models.ForeignKey(
+        LabelScheme, on_delete=models.CASCADE, related_name="dimensions"
+    )
+    code = models.SlugField(max_length=40)
+    role = models.CharField(max_length=20, choices=DimensionRole.choices)
+    name_de = models.CharField(max_length=100)
+    name_en = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    required = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    off_by_default = models.BooleanField(
+        default=False,
+        help_text="Optional dimension that a project must switch on to use it.",
+    )
+    allows_primary = models.BooleanField(
+        default=False, help_text="Multi-choice: one label may be marked primary."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scheme", "code"], name="dimension_code_unique_in_scheme"
+            )
+        ]
+        ordering = ["scheme", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name_en} ({self.scheme})"
+
+    @property
+    def is_multi(self) -> bool:
+        return self.kind == self.Kind.MULTI
+
+
+class Label(models.Model):
+    dimension = models.ForeignKey(
+        Dimension, on_delete=models.CASCADE, related_name="labels"
+    )
+    code = models.SlugField(max_length=60)
+    name_de = models.CharField(max_length=120)
+    name_en = models.CharField(max_length=120)
+    definition = models.TextField(blank=True)
+    example = models.TextField(blank=True)
+    key = models.CharField(
+        max_length=1, blank=True, help_text="Keyboard key on the annotate screen."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    # Published datasets' names for this label, e.g. {"claimbuster": "CFS",
+    # "checkthat": "yes", "mfc": "1.0", "semeval2023": "Economic"}.
+    mappings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dimension", "code"], name="label_code_unique_in_dimension"
+            ),
+            models.UniqueConstraint(
+                fields=["dimension", "key"],
+                condition=~Q(key=""),
+                name="label_key_unique_in_dimension",
+            ),
+        ]
+        ordering = ["dimension", "order", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dimension.code}:{self.code}"
+
+
+# ---------------------------------------------------------------------------
+# Projects and people
+# ---------------------------------------------------------------------------
+
+
+class ProjectQuerySet(models.QuerySet):
+    def for_user(self, user) -> ProjectQuerySet:
+        """Projects the user is a member of (superusers: all). One query."""
+        if user.is_superuser:
+            return self.all()
+        return self.filter(memberships__user=user).distinct()
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    language = models.CharField(max_length=10, default="de")
+    scheme = models.ForeignKey(
+        LabelScheme,
+        on_delete=models.PROTECT,
+        related_name="projects",
+        null=True,
+        blank=True,
+    )
+    optional_dimensions = models.ManyToManyField(
+        Dimension,
+        blank=True,
+        related_name="+",
+        help_text="Optional dimensions (off by default) switched on for this project.",
+    )
+    overlap = models.PositiveSmallIntegerField(
+        default=2, help_text="How many annotators label each article (assignment)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("annotations:work_list") + f"?project={self.slug}"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANNOTATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="one_membership_per_project_and_user"
+            )
+        ]
+        ordering = ["project", "role", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.project} ({self.role})"
+
+
+class StanceTarget(models.Model):
+    """A target of stance (SemEval-2016 style), phrased as a yes/no question."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="stance_targets"
+    )
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=100)
+    question = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=1, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "code"], name="stance_target_code_unique_in_project"
+            )
+        ]
+        ordering = ["project", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Source(models.Model):
+    """A canonical source in a project's source list; aliases map spellings to it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(max_length=200)
+    aliases = models.JSONField(default=list, blank=True)
+    source_type = models.ForeignKey(
+        Label, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "name"], name="source_name_unique_in_project"
+            )
+        ]
+        ordering = ["project", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# ---------------------------------------------------------------------------
+# Corpus
+# ---------------------------------------------------------------------------
+
+
+class ArticleQuerySet(models.QuerySet):
+    def for_user(self, user) -> ArticleQuerySet:
+        if user.is_superuser:
+            return self.all()
+        return self.filter(project__memberships__user=user)
+
+
+class Article(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="articles")
+    title = models.CharField(max_length=500)
+    byline = models.CharField(max_length=300, blank=True)
+    outlet = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    published = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=10, default="de")
+    text = models.TextField(
+        help_text="The article exactly as imported: decoded, BOM removed, "
+        "line endings normalised to \\n, nothing else changed."
+    )
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of text.")
+    source_file = models.CharField(max_length=500, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Denormalised at import (same transaction): segments never change after import.
+    segment_count = models.PositiveIntegerField(default=0)
+    annotatable_count = models.PositiveIntegerField(default=0)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "content_hash"], name="article_text_unique_in_project"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "imported_at"])]
+        ordering = ["project", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("annotations:annotate", args=[self.pk])
+
+
+class SegmentQuerySet(models.QuerySet):
+    def annotatable(self) -> SegmentQuerySet:
+        return self.filter(kind__in=ANNOTATABLE_KINDS)
+
+
+class Segment(models.Model):
+    KIND_CHOICES = [(kind, kind) for kind in SEGMENT_KINDS]
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="segments")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES)
+    paragraph = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField(help_text="Always article.text[start:end].")
+
+    objects = SegmentQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "position"], name="segment_position_unique_in_article"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="segment_end_after_start"
+            ),
+            # text == article.text[start:end] cannot be checked across tables; its
+            # length can, which catches an offset that does not match the text.
+            models.CheckConstraint(
+                condition=Q(end=F("start") + Length("text")),
+                name="segment_text_length_matches_offsets",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=SEGMENT_KINDS), name="segment_kind_valid"
+            ),
+        ]
+        ordering = ["article", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.article_id}#{self.position}: {self.text[:60]}"
+
+    @property
+    def is_annotatable(self) -> bool:
+        return self.kind in ANNOTATABLE_KINDS
+
+
+# ---------------------------------------------------------------------------
+# Annotations
+# ---------------------------------------------------------------------------
+
+
+class AnnotationQuerySet(models.QuerySet):
+    def own(self) -> AnnotationQuerySet:
+        """Annotators' own annotations (not the adjudicated gold)."""
+        return self.filter(is_gold=False)
+
+    def gold(self) -> AnnotationQuerySet:
+        return self.filter(is_gold=True)
+
+    def done_per_article(self, *, annotator, article_ids) -> dict[int, int]:
+        """How many segments of each article ``annotator`` has labelled: one query."""
+        rows = (
+            self.own()
+            .filter(annotator=annotator, article_id__in=article_ids)
+            .values("article_id")
+            .annotate(n=Count("id"))
+        )
+        return {row["article_id"]: row["n"] for row in rows}
+
+
+class Annotation(models.Model):
+    """One annotator's labels for one segment, or (``is_gold``) the adjudicated gold.
+
+    The normalised rows (labels, attributions, stances) are the source of truth and
+    protect the scheme's labels with foreign keys; ``values`` is a snapshot of the
+    same content written in the same transaction by ``services.save_annotation``, so
+    history shows old and new values, and exports and conflict answers need no joins.
+    """
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="annotations")
+    # Denormalised from segment for progress counts per (annotator, article).
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    is_gold = models.BooleanField(default=False)
+    adjudicated_from = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="adjudications"
+    )
+    values = models.JSONField(default=dict)
+    unsure = models.BooleanField(default=False)
+    comment = models.TextField(blank=True, max_length=5000)
+    time_spent_ms = models.PositiveIntegerField(default=0)
+    revision = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = AnnotationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "annotator"],
+                condition=Q(is_gold=False),
+                name="one_annotation_per_segment_and_annotator",
+            ),
+            models.UniqueConstraint(
+                fields=["segment"], condition=Q(is_gold=True), name="one_gold_per_segment"
+            ),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="revision_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["annotator", "article"], name="annotation_progress_idx"),
+            models.Index(fields=["article", "segment"], name="annotation_article_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = "gold" if self.is_gold else str(self.annotator)
+        return f"{who} on segment {self.segment_id}"
+
+
+class AnnotationLabel(models.Model):
+    """A label chosen in a per-segment dimension (claim, frames, optional ones)."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="labels"
+    )
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="+")
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="uses")
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "label"], name="label_once_per_annotation"
+            ),
+            models.UniqueConstraint(
+                fields=["annotation", "dimension"],
+                condition=Q(is_primary=True),
+                name="one_primary_label_per_dimension",
+            ),
+        ]
+
+
+class Attribution(models.Model):
+    """Who is speaking in a segment (PARC 3.0 / SpkAtt-2023): source, cue, type, form."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="attributions"
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    source_text = models.CharField(max_length=300)
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="attributions"
+    )
+    source_type = models.ForeignKey(
+        Label, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    form = models.ForeignKey(
+        Label, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cue_text = models.CharField(max_length=300, blank=True)
+    # Character spans inside the segment text: [start, end) of the source name, and
+    # a list of [start, end] pairs for a possibly discontinuous cue.
+    source_start = models.PositiveIntegerField(null=True, blank=True)
+    source_end = models.PositiveIntegerField(null=True, blank=True)
+    cue_spans = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(source_start__isnull=True, source_end__isnull=True)
+                    | Q(source_end__gt=F("source_start"))
+                ),
+                name="attribution_source_span_valid",
+            )
+        ]
+        ordering = ["annotation", "order"]
+
+
+class StanceEntry(models.Model):
+    """The stance of a holder (the author, or an attributed source) toward a target."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="stances"
+    )
+    target = models.ForeignKey(StanceTarget, on_delete=models.PROTECT, related_name="+")
+    polarity = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="+")
+    # Null means the author holds the stance.
+    holder = models.ForeignKey(
+        Attribution, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "target"],
+                condition=Q(holder__isnull=True),
+                name="one_author_stance_per_target",
+            ),
+            models.UniqueConstraint(
+                fields=["annotation", "target", "holder"],
+                condition=Q(holder__isnull=False),
+                name="one_source_stance_per_target",
+            ),
+        ]
+
+
+# ---------------------------------------------------------------------------
+# Team work
+# ---------------------------------------------------------------------------
+
+
+class Assignment(models.Model):
+    """An article in an annotator's queue; ``position`` orders the queue."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    position = models.PositiveIntegerField(default=0)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "annotator"], name="one_assignment_per_article_and_annotator"
+            )
+        ]
+        indexes = [models.Index(fields=["annotator", "position"])]
+        ordering = ["annotator", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.article} → {self.annotator}"
+

@@ -1,0 +1,666 @@
+"""Writes that span models. Each is keyword-only, validates first, then runs in one
+transaction, so it lands whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from . import default_scheme as scheme_data
+from .importing import SUPPORTED_SUFFIXES, ArticleDraft, ImportRefused, parse_file
+from .models import (
+    ANNOTATABLE_KINDS,
+    Annotation,
+    AnnotationLabel,
+    Article,
+    Attribution,
+    Dimension,
+    DimensionRole,
+    Label,
+    LabelScheme,
+    Membership,
+    Project,
+    Role,
+    Segment,
+    Source,
+    StanceEntry,
+    StanceTarget,
+)
+
+DEMO_PROJECT_SLUG = "seed"
+
+# ---------------------------------------------------------------------------
+# Scheme and projects
+# ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def load_scheme(*, data: dict | None = None) -> tuple[LabelScheme, bool]:
+    """Create a scheme from plain data (the default one unless given).
+
+    Idempotent on (slug, version): an existing scheme is returned untouched, because
+    managers may have edited it in the admin since.
+    """
+    data = data or scheme_data.default_scheme()
+    scheme, created = LabelScheme.objects.get_or_create(
+        slug=data["slug"],
+        version=data["version"],
+        defaults={"name": data["name"], "description": data.get("description", "")},
+    )
+    if not created:
+        return scheme, False
+    labels = []
+    for order, dim in enumerate(data["dimensions"]):
+        dimension = Dimension.objects.create(
+            scheme=scheme,
+            code=dim["code"],
+            role=dim["role"],
+            name_de=dim["name_de"],
+            name_en=dim["name_en"],
+            kind=dim["kind"],
+            required=dim.get("required", False),
+            off_by_default=dim.get("off_by_default", False),
+            allows_primary=dim.get("allows_primary", False),
+            order=order,
+        )
+        labels += [
+            Label(dimension=dimension, order=label_order, **label)
+            for label_order, label in enumerate(dim["labels"])
+        ]
+    Label.objects.bulk_create(labels)
+    return scheme, True
+
+
+def default_scheme() -> LabelScheme:
+    return load_scheme()[0]
+
+
+@transaction.atomic
+def create_project(
+    *,
+    name: str,
+    slug: str,
+    language: str = "de",
+    description: str = "",
+    scheme: LabelScheme | None = None,
+    stance_targets: Iterable[tuple[str, str, str, str]] = (),
+) -> Project:
+    project = Project.objects.create(
+        name=name,
+        slug=slug,
+        language=language,
+        description=description,
+        scheme=scheme or default_scheme(),
+    )
+    StanceTarget.objects.bulk_create(
+        StanceTarget(project=project, code=code, name=target, question=question, key=key,
+                     order=order)
+        for order, (code, target, question, key) in enumerate(stance_targets)
+    )
+    return project
+
+
+def ensure_seed_project() -> Project:
+    """The project the seed articles go into (``make run``)."""
+    project = Project.objects.filter(slug=DEMO_PROJECT_SLUG).first()
+    if project is not None:
+        return project
+    return create_project(
+        name="Seed corpus: Ukraine diplomacy opinion pieces",
+        slug=DEMO_PROJECT_SLUG,
+        description="The two German opinion articles that ship in seeds/.",
+        stance_targets=scheme_data.SEED_STANCE_TARGETS,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class FileImportResult:
+    """What importing one file did; ``error`` is set when it was refused."""
+
+    name: str
+    articles: int = 0
+    segments: int = 0
+    duplicates: int = 0
+    error: str = ""
+    article_ids: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def store_drafts(
+    *, project: Project, drafts: list[ArticleDraft], user=None
+) -> FileImportResult:
+    """Store parsed articles in one transaction; texts already in the project are skipped.
+
+    Cost: one query for the duplicates, one INSERT per article, one bulk INSERT of
+    all segments of the file.
+    """
+    result = FileImportResult(name=drafts[0].source_file if drafts else "")
+    hashes = [draft.content_hash for draft in drafts]
+    existing = set(
+        Article.objects.filter(project=project, content_hash__in=hashes).values_list(
+            "content_hash", flat=True
+        )
+    )
+    segments: list[Segment] = []
+    with transaction.atomic():
+        for draft in drafts:
+            if draft.content_hash in existing:
+                result.duplicates += 1
+                continue
+            existing.add(draft.content_hash)  # the same text twice in one file
+            article = Article.objects.create(
+                project=project,
+                title=draft.title,
+                byline=draft.byline,
+                outlet=draft.outlet,
+                url=draft.url,
+                published=draft.published,
+                language=draft.language,
+                text=draft.text,
+                content_hash=draft.content_hash,
+                source_file=draft.source_file,
+                imported_by=user if user is not None and user.is_authenticated else None,
+                segment_count=len(draft.segments),
+                annotatable_count=sum(
+                    span.kind in ANNOTATABLE_KINDS for span in draft.segments
+                ),
+            )
+            segments += [
+                Segment(
+                    article=article,
+                    position=span.position,
+                    kind=span.kind,
+                    paragraph=span.paragraph,
+                    start=span.start,
+                    end=span.end,
+                    text=span.text,
+                )
+                for span in draft.segments
+            ]
+            result.articles += 1
+            result.article_ids.append(article.pk)
+        Segment.objects.bulk_create(segments, batch_size=2000)
+    result.segments = len(segments)
+    return result
+
+
+def import_file(
+    *, project: Project, name: str, data: bytes, user=None
+) -> FileImportResult:
+    """Parse, segment and store one file, or refuse it with a message; never half."""
+    try:
+        drafts = parse_file(
+            data,
+            name=name,
+            max_bytes=settings.IMPORT_MAX_FILE_BYTES,
+            max_chars=settings.IMPORT_MAX_ARTICLE_CHARS,
+            language=project.language,
+        )
+        result = store_drafts(project=project, drafts=drafts, user=user)
+    except ImportRefused as refusal:
+        return FileImportResult(name=name, error=str(refusal))
+    except IntegrityError:
+        # Another process imported the same text at the same moment.
+        return FileImportResult(
+            name=name, error=f"{name}: imported concurrently by someone else; try again"
+        )
+    result.name = name
+    return result
+
+
+def collect_import_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named, and the supported files inside folders named (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                child
+                for child in path.rglob("*")
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def import_path(*, project: Project, path: Path, user=None) -> FileImportResult:
+    try:
+        size = path.stat().st_size
+        if size > settings.IMPORT_MAX_FILE_BYTES:
+            return FileImportResult(
+                name=str(path),
+                error=f"{path}: the file has {size:,} bytes; the limit is "
+                f"{settings.IMPORT_MAX_FILE_BYTES:,}",
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        return FileImportResult(name=str(path), error=f"{path}: cannot read ({error.strerror})")
+    return import_file(project=project, name=path.name, data=data, user=user)
+
+
+# ---------------------------------------------------------------------------
+# Demo accounts
+# ---------------------------------------------------------------------------
+
+DEMO_ACCOUNTS = (
+    ("admin", None),
+    ("annotator1", Role.ANNOTATOR),
+    ("annotator2", Role.ANNOTATOR),
+    ("reviewer", Role.REVIEWER),
+)
+
+
+@transaction.atomic
+def create_demo_accounts(*, password: str, project: Project) -> list[str]:
+    """Create the demo users (admin is a superuser and the project's manager).
+
+    Refuses to run with DEBUG off: demo passwords must never reach a deployment.
+    Returns the usernames created now (existing ones are left alone).
+    """
+    if not settings.DEBUG:
+        raise PermissionError("demo accounts are only created when DEBUG is on")
+    user_model = get_user_model()
+    created = []
+    for username, role in DEMO_ACCOUNTS:
+        user, is_new = user_model.objects.get_or_create(
+            username=username,
+            defaults={"is_staff": role is None, "is_superuser": role is None},
+        )
+        if is_new:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            created.append(username)
+        Membership.objects.get_or_create(
+            project=project, user=user, defaults={"role": role or Role.MANAGER}
+        )
+    return created
+
+
+# ---------------------------------------------------------------------------
+# Annotations: the one write path (annotate screen, review screen, API, bench)
+# ---------------------------------------------------------------------------
+
+MAX_COMMENT_CHARS = 5000
+MAX_SOURCE_CHARS = 300
+MAX_TIME_SPENT_MS = 24 * 60 * 60 * 1000
+PER_SEGMENT_ROLES = (DimensionRole.CLAIM, DimensionRole.FRAMES, DimensionRole.EXTRA)
+
+
+@dataclass(frozen=True)
+class AttributionInput:
+    source_text: str
+    source_type: str = ""
+    form: str = ""
+    cue_text: str = ""
+    source_span: tuple[int, int] | None = None
+    cue_spans: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class StanceInput:
+    target: str
+    polarity: str
+    # Index into the annotation's attributions; None: the author holds the stance.
+    holder: int | None = None
+
+
+@dataclass(frozen=True)
+class AnnotationInput:
+    """What an annotator submits for one segment, in label codes."""
+
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    primary: dict[str, str] = field(default_factory=dict)
+    attributions: tuple[AttributionInput, ...] = ()
+    stances: tuple[StanceInput, ...] = ()
+    unsure: bool = False
+    comment: str = ""
+    time_spent_ms: int = 0
+
+
+class AnnotationRefused(Exception):
+    """The input breaks the project's scheme; nothing was stored."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+class StaleRevision(Exception):
+    """The annotation changed elsewhere since the client loaded it; nothing stored."""
+
+    def __init__(self, current: Annotation | None) -> None:
+        super().__init__("this annotation was changed elsewhere")
+        self.current = current
+
+
+@dataclass
+class SchemeIndex:
+    """A project's usable dimensions, labels and targets, looked up once per save."""
+
+    dimensions: dict[str, Dimension]
+    labels: dict[tuple[str, str], Label]
+    by_role: dict[str, Dimension]
+    targets: dict[str, StanceTarget]
+
+    @classmethod
+    def for_project(cls, project: Project) -> SchemeIndex:
+        """Two queries: the project's active labels (with dimensions) and targets."""
+        enabled_optional = set(project.optional_dimensions.values_list("pk", flat=True))
+        labels = (
+            Label.objects.filter(
+                dimension__scheme_id=project.scheme_id, dimension__active=True
+            )
+            .select_related("dimension")
+            .order_by("dimension__order", "order")
+        )
+        dimensions: dict[str, Dimension] = {}
+        label_index: dict[tuple[str, str], Label] = {}
+        for label in labels:
+            dimension = label.dimension
+            if dimension.off_by_default and dimension.pk not in enabled_optional:
+                continue
+            dimensions.setdefault(dimension.code, dimension)
+            label_index[(dimension.code, label.code)] = label
+        by_role = {}
+        for dimension in dimensions.values():
+            by_role.setdefault(dimension.role, dimension)
+        targets = {t.code: t for t in project.stance_targets.filter(active=True)}
+        return cls(dimensions, label_index, by_role, targets)
+
+    def label(self, dimension_code: str, code: str, errors: list[str], what: str):
+        label = self.labels.get((dimension_code, code))
+        if label is None or not label.active:
+            errors.append(f"unknown or inactive {what} label {code!r}")
+            return None
+        return label
+
+    def role_label(self, role: str, code: str, errors: list[str]) -> Label | None:
+        dimension = self.by_role.get(role)
+        if not code:
+            return None
+        if dimension is None:
+            errors.append(f"this project's scheme has no {role} dimension")
+            return None
+        return self.label(dimension.code, code, errors, role.replace("_", " "))
+
+
+def _validate(
+    *, payload: AnnotationInput, segment: Segment, index: SchemeIndex
+) -> tuple[list[tuple[Dimension, Label, bool]], list[dict], list[dict], list[str]]:
+    """Check every value against the scheme; collect all errors, store nothing."""
+    errors: list[str] = []
+    chosen: list[tuple[Dimension, Label, bool]] = []
+    for dimension_code, codes in payload.labels.items():
+        dimension = index.dimensions.get(dimension_code)
+        if dimension is None or dimension.role not in PER_SEGMENT_ROLES:
+            errors.append(f"unknown or inactive dimension {dimension_code!r}")
+            continue
+        codes = tuple(dict.fromkeys(codes))
+        if not dimension.is_multi and len(codes) > 1:
+            errors.append(f"{dimension.name_en} takes one label, got {len(codes)}")
+            continue
+        primary = payload.primary.get(dimension_code)
+        if primary and (not dimension.allows_primary or primary not in codes):
+            errors.append(f"primary {primary!r} must be one of the chosen {dimension.name_en}")
+        for code in codes:
+            label = index.label(dimension_code, code, errors, dimension.name_en)
+            if label is not None:
+                chosen.append((dimension, label, code == primary))
+    for dimension_code in payload.primary:
+        if dimension_code not in payload.labels:
+            errors.append(f"primary given for {dimension_code!r} without labels")
+    for dimension in index.dimensions.values():
+        if dimension.required and not payload.labels.get(dimension.code):
+            errors.append(f"{dimension.name_en} is required")
+
+    length = len(segment.text)
+    attributions = []
+    for number, item in enumerate(payload.attributions, start=1):
+        where = f"attribution {number}"
+        source_text = item.source_text.strip()
+        if not source_text:
+            errors.append(f"{where}: the source name is empty")
+        if len(source_text) > MAX_SOURCE_CHARS or len(item.cue_text) > MAX_SOURCE_CHARS:
+            errors.append(f"{where}: source and cue are limited to {MAX_SOURCE_CHARS} characters")
+        spans = ([item.source_span] if item.source_span else []) + list(item.cue_spans)
+        for span in spans:
+            if not _span_ok(span, length):
+                errors.append(f"{where}: span {span!r} is outside the segment (0-{length})")
+        attributions.append(
+            {
+                "source_text": source_text,
+                "source_type": index.role_label(DimensionRole.SOURCE_TYPE, item.source_type, errors),
+                "form": index.role_label(DimensionRole.FORM, item.form, errors),
+                "cue_text": item.cue_text.strip(),
+                "source_span": list(item.source_span) if item.source_span else None,
+                "cue_spans": [list(span) for span in item.cue_spans],
+            }
+        )
+
+    stances = []
+    seen: set[tuple[str, int | None]] = set()
+    for item in payload.stances:
+        target = index.targets.get(item.target)
+        if target is None:
+            errors.append(f"unknown or inactive stance target {item.target!r}")
+            continue
+        polarity = index.role_label(DimensionRole.STANCE, item.polarity, errors)
+        if not item.polarity:
+            errors.append(f"stance toward {target.name}: polarity is missing")
+        if item.holder is not None and not 0 <= item.holder < len(attributions):
+            errors.append(f"stance toward {target.name}: holder {item.holder} is not an attribution")
+        if (item.target, item.holder) in seen:
+            errors.append(f"stance toward {target.name} given twice for the same holder")
+        seen.add((item.target, item.holder))
+        stances.append({"target": target, "polarity": polarity, "holder": item.holder})
+
+    if len(payload.comment) > MAX_COMMENT_CHARS:
+        errors.append(f"the comment is limited to {MAX_COMMENT_CHARS} characters")
+    if not 0 <= payload.time_spent_ms <= MAX_TIME_SPENT_MS:
+        errors.append("time spent must be between 0 and 24 hours")
+    return chosen, attributions, stances, errors
+
+
+def _span_ok(span, length: int) -> bool:
+    return (
+        isinstance(span, tuple | list)
+        and len(span) == 2
+        and all(isinstance(value, int) and not isinstance(value, bool) for value in span)
+        and 0 <= span[0] < span[1] <= length
+    )
+
+
+def _canonical_sources(project: Project, names: list[str]) -> dict[str, Source]:
+    """Map source names to the project's source list; unknown names are added.
+
+    Matching is case-insensitive on the name and on every alias. Cost: one query,
+    plus one INSERT per new name.
+    """
+    wanted = {name.casefold(): name for name in names if name}
+    if not wanted:
+        return {}
+    found: dict[str, Source] = {}
+    for source in Source.objects.filter(project=project):
+        for spelling in [source.name, *source.aliases]:
+            if isinstance(spelling, str) and spelling.casefold() in wanted:
+                found.setdefault(spelling.casefold(), source)
+    for key, name in wanted.items():
+        if key not in found:
+            found[key], _ = Source.objects.get_or_create(project=project, name=name)
+    return found
+
+
+def annotation_values(annotation_input: AnnotationInput, chosen, attributions, stances,
+                      sources: dict[str, Source]) -> dict:
+    """The snapshot stored in ``Annotation.values`` (codes, never display names)."""
+    labels: dict[str, list[str]] = {}
+    primary: dict[str, str] = {}
+    for dimension, label, is_primary in chosen:
+        labels.setdefault(dimension.code, []).append(label.code)
+        if is_primary:
+            primary[dimension.code] = label.code
+    return {
+        "labels": labels,
+        "primary": primary,
+        "attributions": [
+            {
+                "source_text": item["source_text"],
+                "source": sources[item["source_text"].casefold()].name
+                if item["source_text"]
+                else "",
+                "source_type": item["source_type"].code if item["source_type"] else "",
+                "form": item["form"].code if item["form"] else "",
+                "cue_text": item["cue_text"],
+                "source_span": item["source_span"],
+                "cue_spans": item["cue_spans"],
+            }
+            for item in attributions
+        ],
+        "stances": [
+            {
+                "target": item["target"].code,
+                "polarity": item["polarity"].code if item["polarity"] else "",
+                "holder": item["holder"],
+            }
+            for item in stances
+        ],
+        "unsure": annotation_input.unsure,
+        "comment": annotation_input.comment,
+    }
+
+
+def save_annotation(
+    *,
+    segment: Segment,
+    annotator,
+    payload: AnnotationInput,
+    expected_revision: int | None,
+    is_gold: bool = False,
+    adjudicated_from: Iterable[Annotation] = (),
+    index: SchemeIndex | None = None,
+) -> Annotation:
+    """Validate ``payload`` against the project's scheme and store it, or refuse.
+
+    Optimistic concurrency: ``expected_revision`` is the revision the client loaded
+    (None when it saw no annotation). A mismatch raises ``StaleRevision`` carrying
+    the stored version; nothing is overwritten silently. Raises ``AnnotationRefused``
+    with every problem found. A fixed number of queries whatever the article length.
+    """
+    project = segment.article.project
+    if not segment.is_annotatable:
+        raise AnnotationRefused([f"{segment.kind} segments are not annotated"])
+    if not annotator.is_superuser and not Membership.objects.filter(
+        project=project, user=annotator
+    ).exists():
+        raise AnnotationRefused(["you are not a member of this project"])
+    index = index or SchemeIndex.for_project(project)
+    chosen, attributions, stances, errors = _validate(
+        payload=payload, segment=segment, index=index
+    )
+    if errors:
+        raise AnnotationRefused(errors)
+    try:
+        with transaction.atomic():
+            return _store_annotation(
+                segment=segment,
+                annotator=annotator,
+                payload=payload,
+                expected_revision=expected_revision,
+                is_gold=is_gold,
+                adjudicated_from=list(adjudicated_from),
+                chosen=chosen,
+                attributions=attributions,
+                stances=stances,
+            )
+    except IntegrityError:
+        # Two first saves of the same annotation raced; the loser sees the winner.
+        raise StaleRevision(_current(segment, annotator, is_gold)) from None
+
+
+def _current(segment: Segment, annotator, is_gold: bool) -> Annotation | None:
+    annotations = Annotation.objects.filter(segment=segment, is_gold=is_gold)
+    if not is_gold:
+        annotations = annotations.filter(annotator=annotator)
+    return annotations.first()
+
+
+def _store_annotation(
+    *, segment, annotator, payload, expected_revision, is_gold, adjudicated_from,
+    chosen, attributions, stances,
+) -> Annotation:
+    existing = Annotation.objects.select_for_update().filter(
+        segment=segment, is_gold=is_gold
+    )
+    if not is_gold:
+        existing = existing.filter(annotator=annotator)
+    annotation = existing.first()
+    stored_revision = annotation.revision if annotation else None
+    if (expected_revision or None) != stored_revision:
+        raise StaleRevision(annotation)
+    sources = _canonical_sources(
+        segment.article.project, [item["source_text"] for item in attributions]
+    )
+    values = annotation_values(payload, chosen, attributions, stances, sources)
+    if annotation is None:
+        annotation = Annotation(
+            segment=segment, article_id=segment.article_id, annotator=annotator,
+            is_gold=is_gold, revision=1,
+        )
+    else:
+        annotation.revision += 1
+        annotation.annotator = annotator
+        annotation.stances.all().delete()
+        annotation.attributions.all().delete()
+        annotation.labels.all().delete()
+    annotation.values = values
+    annotation.unsure = payload.unsure
+    annotation.comment = payload.comment
+    annotation.time_spent_ms = min(
+        annotation.time_spent_ms + payload.time_spent_ms, 2**31 - 1
+    )
+    annotation.save()
+    AnnotationLabel.objects.bulk_create(
+        AnnotationLabel(annotation=annotation, dimension=dimension, label=label,
+                        is_primary=is_primary)
+        for dimension, label, is_primary in chosen
+    )
+    stored_attributions = Attribution.objects.bulk_create(
+        Attribution(
+            annotation=annotation,
+            order=order,
+            source_text=item["source_text"],
+            source=sources.get(item["source_text"].casefold()),
+            source_type=item["source_type"],
+            form=item["form"],
+            cue_text=item["cue_text"],
+            source_start=item["source_span"][0] if item["source_span"] else None,
+            source_end=item["source_span"][1] if item["source_span"] else None,
+            cue_spans=item["cue_spans"],
+        )
+        for order, item in enumerate(attributions)
+    )
+    StanceEntry.objects.bulk_create(
+        StanceEntry(
+            annotation=annotation,
+            target=item["target"],
+            polarity=item["polarity"],
+            holder=stored_attributions[item["holder"]] if item["holder"] is not None else None,
+        )
+        for item in stances
+    )
+    if adjudicated_from:
+        annotation.adjudicated_from.set(adjudicated_from)
+    return annotation

@@ -1,0 +1,33 @@
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def scheme(db):
+    return factories.default_scheme()
+
+
+@pytest.fixture
+def project(db, scheme):
+    return factories.ProjectFactory(scheme=scheme)
+
+
+@pytest.fixture
+def annotator(db, project):
+    return factories.member(project, role="annotator", username="annotator1")
+
+
+@pytest.fixture
+def reviewer(db, project):
+    return factories.member(project, role="reviewer", username="reviewer")
+
+
+@pytest.fixture
+def manager(db, project):
+    return factories.member(project, role="manager", username="manager")
