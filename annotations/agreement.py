@@ -1,0 +1,693 @@
+"""Inter-annotator agreement for one annotation dimension.
+
+This module is deliberately free of Django (and of numpy): views, management
+commands and exports feed it plain :class:`Rating` tuples, so the statistics can
+be unit-tested against published examples and reference implementations without a
+database, and the web process does not need any scientific stack at run time.
+
+Conventions shared by every function:
+
+* A rating is ``Rating(item, coder, value)``.  ``item`` and ``coder`` are any
+  hashable ids.  ``value`` is a hashable label (a ``str``) for single-choice
+  dimensions or a ``frozenset[str]`` of labels for multi-choice dimensions.
+* A missing rating is simply absent; there is no "missing" placeholder value.
+* One coder rates an item at most once; a repeated ``(item, coder)`` raises
+  :class:`ValueError` because silently keeping either rating would bias every
+  coefficient.
+* Items with fewer than two ratings carry no information about agreement and are
+  ignored by every coefficient (Krippendorff's standard treatment).  They still
+  count in ``n_ratings``, ``n_coders`` and in :func:`label_prevalence`, and they
+  make :func:`fleiss_kappa` undefined (its design needs a fixed number of raters
+  for every item).
+* A coefficient that is mathematically undefined (no pairable values, or a chance
+  term that leaves nothing to correct, e.g. everyone always used one label) is
+  returned as ``None`` rather than ``nan``, ``1.0`` or an exception, so callers
+  must show "n/a" instead of a misleading number.
+
+Cost: every public function groups the ratings once, in ``O(R)`` for ``R``
+ratings, and then works on *distinct* items patterns (the sorted tuple of
+``(coder, value)`` of an item) and on coincidence counters keyed by value pairs.
+With a fixed team of coders and a small label set the number of distinct patterns
+is tiny, so ``dimension_report`` on 300,000 ratings is dominated by the single
+grouping pass.  Nothing is quadratic in the number of items; the only quadratic
+term is the expected disagreement of the set distances (``"masi"``,
+``"jaccard"``), which is ``O(V^2)`` in the number ``V`` of *distinct* values.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cached_property
+from heapq import nsmallest
+from itertools import combinations
+from math import comb, fsum
+from typing import Any, NamedTuple
+
+__all__ = [
+    "ALPHA_RELIABLE",
+    "ALPHA_TENTATIVE",
+    "DISTANCES",
+    "MASI_OVERLAP_WEIGHT",
+    "MASI_SUBSET_WEIGHT",
+    "DimensionReport",
+    "PairAgreement",
+    "Rating",
+    "coincidence_matrix",
+    "cohen_kappa",
+    "confusion",
+    "dimension_report",
+    "fleiss_kappa",
+    "interpret_alpha",
+    "item_disagreement",
+    "jaccard_distance",
+    "krippendorff_alpha",
+    "label_prevalence",
+    "masi_distance",
+    "most_disagreed",
+    "nominal_distance",
+    "pairwise_cohen_kappa",
+    "percent_agreement",
+]
+
+type Label = str
+type Value = str | frozenset[str]
+type ItemId = Hashable
+type CoderId = Hashable
+type CoderPair = tuple[CoderId, CoderId]
+type ConfusionKey = tuple[Label | None, Label | None]
+type Distance = Callable[[Any, Any], float]
+
+
+class Rating(NamedTuple):
+    """One coder's answer for one item on one dimension."""
+
+    item: ItemId
+    coder: CoderId
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class PairAgreement:
+    """Agreement between two coders on the items both of them rated.
+
+    ``kappa`` is Cohen's kappa (``None`` when undefined: both coders used one and
+    the same label throughout, so chance agreement is already 1), ``percent`` the
+    share of shared items with identical values, ``n_items`` the shared items.
+    """
+
+    kappa: float | None
+    percent: float
+    n_items: int
+
+
+@dataclass(frozen=True, slots=True)
+class DimensionReport:
+    """Everything the agreement page shows for one dimension, computed in one pass.
+
+    ``alpha`` uses ``distance`` ("nominal" for single-choice, "masi" for
+    multi-choice dimensions); ``interpretation`` is :func:`interpret_alpha` of it.
+    ``n_items`` counts items with at least two ratings (the ones that enter the
+    coefficients); ``n_coders`` and ``n_ratings`` count everything given.
+    """
+
+    distance: str
+    alpha: float | None
+    interpretation: str | None
+    fleiss: float | None
+    percent: float | None
+    n_items: int
+    n_coders: int
+    n_ratings: int
+    pairwise: dict[CoderPair, PairAgreement]
+    prevalence: dict[Label, float]
+    confusion: dict[ConfusionKey, int]
+
+
+# --------------------------------------------------------------------------------
+# Distances
+# --------------------------------------------------------------------------------
+
+#: MASI monotonicity weight when one set is a strict subset of the other.  The
+#: brief (and NLTK up to 3.8, whose doctest gives 0.665 for {1,2} vs {1,2,3,4})
+#: uses the rounded 0.67/0.33; NLTK 3.9+ and Passonneau (2006) use exactly 2/3
+#: and 1/3.  The difference is at most 0.0034 per pair; change these two
+#: constants (or pass the keyword arguments) to switch.
+MASI_SUBSET_WEIGHT = 0.67
+#: MASI weight when the sets overlap without either containing the other.
+MASI_OVERLAP_WEIGHT = 0.33
+
+
+def _as_set(value: Any) -> AbstractSet[Any]:
+    """A set view of a value: sets stay as they are, a scalar label is a singleton.
+
+    This lets the set distances run on single-choice data (where they reduce to
+    the nominal distance) and keeps a ``str`` from being split into characters.
+    """
+    if isinstance(value, AbstractSet):
+        return value
+    return frozenset((value,))
+
+
+def nominal_distance(a: Any, b: Any) -> float:
+    """0 for identical values, 1 otherwise (sets are compared as whole labels)."""
+    return 0.0 if a == b else 1.0
+
+
+def jaccard_distance(a: Any, b: Any) -> float:
+    """``1 - |A & B| / |A | B|``; two empty sets are identical (distance 0).
+
+    Scalar labels are treated as singleton sets.  NLTK's version divides by zero
+    for two empty sets; an annotator choosing "none of these" twice agrees.
+    """
+    sa, sb = _as_set(a), _as_set(b)
+    union = len(sa | sb)
+    if union == 0:
+        return 0.0
+    return (union - len(sa & sb)) / union
+
+
+def masi_distance(
+    a: Any,
+    b: Any,
+    *,
+    subset_weight: float = MASI_SUBSET_WEIGHT,
+    overlap_weight: float = MASI_OVERLAP_WEIGHT,
+) -> float:
+    """MASI distance (Passonneau 2006) as defined by NLTK: ``1 - jaccard * m``.
+
+    ``m`` is 1 for equal sets, ``subset_weight`` if one set contains the other,
+    ``overlap_weight`` if they merely intersect and 0 if disjoint.  It gives
+    partial credit to multi-choice answers that share labels, which the nominal
+    distance (all-or-nothing per set) does not.  Equal sets, including two empty
+    sets, are at distance 0.  Scalar labels are treated as singleton sets.
+    """
+    sa, sb = _as_set(a), _as_set(b)
+    len_a, len_b = len(sa), len(sb)
+    inter = len(sa & sb)
+    if len_a == len_b == inter:
+        return 0.0
+    union = len(sa | sb)
+    if inter == min(len_a, len_b):
+        m = subset_weight
+    elif inter > 0:
+        m = overlap_weight
+    else:
+        m = 0.0
+    return 1 - inter / union * m
+
+
+#: Distance names accepted by :func:`krippendorff_alpha` and friends.
+DISTANCES: dict[str, Distance] = {
+    "nominal": nominal_distance,
+    "masi": masi_distance,
+    "jaccard": jaccard_distance,
+}
+
+
+def _distance_fn(name: str) -> Distance:
+    try:
+        return DISTANCES[name]
+    except KeyError:
+        known = ", ".join(sorted(DISTANCES))
+        raise ValueError(f"unknown distance {name!r}; use one of {known}") from None
+
+
+# --------------------------------------------------------------------------------
+# Ordering helpers (ids and labels may be of mixed, mutually unorderable types)
+# --------------------------------------------------------------------------------
+
+
+def _fallback_key(x: Any) -> tuple[str, str, str]:
+    """A total order for arbitrary hashables: by type, then by ``repr``."""
+    return (type(x).__module__, type(x).__qualname__, repr(x))
+
+
+def _sorted_safely(xs: Iterable[Any], key: Callable[[Any], Any]) -> list[Any]:
+    """Sort by ``key``; if the keys do not compare, sort by their fallback key."""
+    items = list(xs)
+    try:
+        return sorted(items, key=key)
+    except TypeError:
+        return sorted(items, key=lambda x: _fallback_key(key(x)))
+
+
+def _label_key(label: Any) -> tuple[bool, Any]:
+    """Sort ``None`` (the "no counterpart" marker of :func:`confusion`) last."""
+    return (label is None, label)
+
+
+# --------------------------------------------------------------------------------
+# The shared one-pass tally
+# --------------------------------------------------------------------------------
+
+type _Pattern = tuple[tuple[CoderId, Value], ...]
+
+
+class _Tally:
+    """Ratings grouped once; every statistic is derived from these counters.
+
+    ``item_patterns`` maps each item with >= 2 ratings to its ``(coder, value)``
+    tuple sorted by coder, ``patterns`` counts identical tuples, and ``joint``
+    counts coder pairs within items as ``(m, coder_a, coder_b, value_a,
+    value_b) -> items`` with ``coder_a < coder_b`` and ``m`` the item's number of
+    ratings.  Every coefficient below is a sum over ``joint`` or ``patterns``, so
+    the per-item work happens only once, in ``__init__``.
+    """
+
+    def __init__(self, ratings: Iterable[Rating]) -> None:
+        by_item: dict[ItemId, list[tuple[CoderId, Value]]] = {}
+        setdefault = by_item.setdefault
+        for item, coder, value in ratings:
+            setdefault(item, []).append((coder, value))
+
+        singles: Counter[tuple[CoderId, Value]] = Counter()
+        multi: dict[ItemId, list[tuple[CoderId, Value]]] = {}
+        for item, cvs in by_item.items():
+            if len(cvs) == 1:
+                singles[cvs[0]] += 1
+            else:
+                multi[item] = cvs
+        del by_item
+
+        # Sorting by coder makes equal item patterns equal tuples and gives the
+        # "a < b" orientation of coder pairs.  Mixed coder id types fall back to
+        # a type/repr order, applied to *all* items so orientation is consistent.
+        try:
+            for cvs in multi.values():
+                cvs.sort()
+        except TypeError:
+            for cvs in multi.values():
+                cvs.sort(key=lambda cv: _fallback_key(cv[0]))
+
+        self.item_patterns: dict[ItemId, _Pattern] = {
+            item: tuple(cvs) for item, cvs in multi.items()
+        }
+        self.patterns: Counter[_Pattern] = Counter(self.item_patterns.values())
+        self.n_singles = sum(singles.values())
+
+        coders: set[CoderId] = {c for c, _ in singles}
+        values: Counter[Value] = Counter()  # all ratings
+        pairable: Counter[Value] = Counter()  # ratings in items with >= 2 ratings
+        joint: Counter[tuple[int, CoderId, CoderId, Value, Value]] = Counter()
+        sizes: Counter[int] = Counter()  # m -> number of items with m ratings
+        for pattern, k in self.patterns.items():
+            m = len(pattern)
+            sizes[m] += k
+            for coder, value in pattern:
+                coders.add(coder)
+                pairable[value] += k
+            for (ca, va), (cb, vb) in combinations(pattern, 2):
+                if ca == cb:
+                    raise ValueError(
+                        f"coder {ca!r} rated the same item more than once"
+                    )
+                joint[m, ca, cb, va, vb] += k
+        values.update(pairable)
+        for (_, value), k in singles.items():
+            values[value] += k
+
+        self.coders = coders
+        self.values = values
+        self.pairable = pairable
+        self.joint = joint
+        self.sizes = sizes
+        self.n_items = len(self.item_patterns)
+        self.n_ratings = sum(values.values())
+
+    @cached_property
+    def value_pairs(self) -> Counter[tuple[int, Value, Value]]:
+        """Unordered within-item value pairs ``(m, va, vb) -> count``."""
+        out: Counter[tuple[int, Value, Value]] = Counter()
+        for (m, _ca, _cb, va, vb), k in self.joint.items():
+            out[m, va, vb] += k
+        return out
+
+    @cached_property
+    def agree_by_size(self) -> Counter[int]:
+        """Identical-value pairs per item size ``m`` (summed over items)."""
+        out: Counter[int] = Counter()
+        for (m, va, vb), k in self.value_pairs.items():
+            if va == vb:
+                out[m] += k
+        return out
+
+
+# --------------------------------------------------------------------------------
+# Coefficients on a tally
+# --------------------------------------------------------------------------------
+
+
+def _alpha(t: _Tally, distance: str) -> float | None:
+    dist = _distance_fn(distance)
+    counts = t.pairable
+    n = sum(counts.values())
+    if n < 2:
+        return None
+    if distance == "nominal":
+        # Exact rational arithmetic: disagreeing ordered pairs weighted 1/(m-1).
+        expected = n * n - sum(c * c for c in counts.values())
+        if expected == 0:
+            return None
+        disagree_by_size: Counter[int] = Counter()
+        for (m, va, vb), k in t.value_pairs.items():
+            if va != vb:
+                disagree_by_size[m] += k
+        observed = sum(
+            (Fraction(2 * d, m - 1) for m, d in disagree_by_size.items()),
+            Fraction(0),
+        )
+        return float(1 - (n - 1) * observed / expected)
+
+    cache: dict[tuple[Value, Value], float] = {}
+
+    def d(a: Value, b: Value) -> float:
+        key = (a, b)
+        if key not in cache:
+            cache[key] = cache[b, a] = dist(a, b)
+        return cache[key]
+
+    vals = list(counts.items())
+    expected_f = 2 * fsum(
+        ca * cb * d(a, b)
+        for i, (a, ca) in enumerate(vals)
+        for b, cb in vals[i + 1 :]
+    )
+    if expected_f == 0:
+        return None
+    by_size: dict[int, list[float]] = {}
+    for (m, va, vb), k in t.value_pairs.items():
+        if va != vb:
+            by_size.setdefault(m, []).append(k * d(va, vb))
+    observed_f = fsum(2 * fsum(xs) / (m - 1) for m, xs in by_size.items())
+    return 1 - (n - 1) * observed_f / expected_f
+
+
+def _percent(t: _Tally) -> float | None:
+    if t.n_items == 0:
+        return None
+    agree = t.agree_by_size
+    total = sum(
+        (Fraction(agree[m], comb(m, 2)) for m in t.sizes), Fraction(0)
+    )
+    return float(total / t.n_items)
+
+
+def _fleiss(t: _Tally) -> float | None:
+    if t.n_singles or len(t.sizes) != 1:
+        return None
+    (m,) = t.sizes
+    n_items = t.sizes[m]
+    agree = t.agree_by_size[m]  # A: agreeing rater pairs over all items
+    pairs = n_items * comb(m, 2)  # T: rater pairs over all items
+    square_sum = sum(c * c for c in t.pairable.values())  # S
+    total_sq = (n_items * m) ** 2  # M
+    if total_sq == square_sum:
+        return None
+    # kappa = (A/T - S/M) / (1 - S/M), kept in integers until the last step.
+    return float(
+        Fraction(agree * total_sq - square_sum * pairs, pairs * (total_sq - square_sum))
+    )
+
+
+def _pairwise(t: _Tally) -> dict[CoderPair, PairAgreement]:
+    stats: dict[CoderPair, tuple[list[int], Counter[Value], Counter[Value]]] = {}
+    for (_m, ca, cb, va, vb), k in t.joint.items():
+        entry = stats.get((ca, cb))
+        if entry is None:
+            entry = stats[ca, cb] = ([0, 0], Counter(), Counter())
+        nums, marg_a, marg_b = entry
+        nums[0] += k
+        if va == vb:
+            nums[1] += k
+        marg_a[va] += k
+        marg_b[vb] += k
+    out: dict[CoderPair, PairAgreement] = {}
+    for pair in _sorted_safely(stats, key=lambda p: p):
+        (n, agree), marg_a, marg_b = stats[pair]
+        chance = sum(c * marg_b[v] for v, c in marg_a.items())  # n^2 * p_e
+        kappa = (
+            None
+            if n * n == chance
+            else float(Fraction(agree * n - chance, n * n - chance))
+        )
+        out[pair] = PairAgreement(kappa=kappa, percent=agree / n, n_items=n)
+    return out
+
+
+def _labels_of(value: Any) -> Iterable[Any]:
+    return value if isinstance(value, AbstractSet) else (value,)
+
+
+def _prevalence(t: _Tally) -> dict[Label, float]:
+    if t.n_ratings == 0:
+        return {}
+    counts: Counter[Label] = Counter()
+    for value, k in t.values.items():
+        for label in _labels_of(value):
+            counts[label] += k
+    ordered = _sorted_safely(counts.items(), key=lambda lc: (-lc[1], lc[0]))
+    return {label: c / t.n_ratings for label, c in ordered}
+
+
+def _confusion(t: _Tally) -> dict[ConfusionKey, int]:
+    pairs: Counter[tuple[Value, Value]] = Counter()
+    for (_m, va, vb), k in t.value_pairs.items():
+        pairs[va, vb] += k
+    out: Counter[ConfusionKey] = Counter()
+    for (va, vb), k in pairs.items():
+        if not isinstance(va, AbstractSet) and not isinstance(vb, AbstractSet):
+            out[va, vb] += k
+            out[vb, va] += k
+            continue
+        sa, sb = _as_set(va), _as_set(vb)
+        for label in sa & sb:
+            out[label, label] += 2 * k
+        only_a = list(sa - sb) or [None]
+        only_b = list(sb - sa) or [None]
+        if only_a == only_b == [None]:
+            continue
+        for la in only_a:
+            for lb in only_b:
+                out[la, lb] += k
+                out[lb, la] += k
+    keys = _sorted_safely(out, key=lambda ab: (_label_key(ab[0]), _label_key(ab[1])))
+    return {key: out[key] for key in keys}
+
+
+def _item_scores(t: _Tally, distance: str) -> dict[ItemId, float]:
+    dist = _distance_fn(distance)
+    score: dict[_Pattern, float] = {}
+    for pattern in t.patterns:
+        values = [v for _, v in pattern]
+        ds = [dist(a, b) for a, b in combinations(values, 2)]
+        score[pattern] = fsum(ds) / len(ds)
+    return {item: score[p] for item, p in t.item_patterns.items()}
+
+
+# --------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------
+
+#: Krippendorff (2004, p. 241): rely on alpha >= .800, draw only tentative
+#: conclusions from .667 <= alpha < .800, discard data below .667.
+ALPHA_RELIABLE = 0.800
+ALPHA_TENTATIVE = 0.667
+
+
+def interpret_alpha(alpha: float | None) -> str | None:
+    """Krippendorff's guidance as a word: "reliable", "tentative" or "unreliable".
+
+    ``None`` stays ``None``: an undefined alpha says nothing about reliability.
+    """
+    if alpha is None:
+        return None
+    if alpha >= ALPHA_RELIABLE:
+        return "reliable"
+    if alpha >= ALPHA_TENTATIVE:
+        return "tentative"
+    return "unreliable"
+
+
+def krippendorff_alpha(
+    ratings: Iterable[Rating], *, distance: str = "nominal"
+) -> float | None:
+    """Krippendorff's alpha, ``1 - D_o / D_e``, over items with >= 2 ratings.
+
+    Alpha is the project's headline coefficient because it handles any number of
+    coders, missing ratings and set-valued answers (with ``distance="masi"`` or
+    ``"jaccard"``).  It is computed from the coincidence matrix (each ordered
+    pair of ratings within an item weighted ``1 / (m - 1)``), as in
+    Krippendorff (2011), equal to the ``krippendorff`` package and to NLTK's
+    ``AnnotationTask.alpha``.
+
+    Returns ``None`` when undefined: no item has two ratings, or the expected
+    disagreement is 0 because every pairable value is the same.  In that last
+    case the coders trivially agree, but alpha measures agreement *beyond
+    chance* and there is no variation to agree about; NLTK returns 1 and the
+    ``krippendorff`` package raises, and we prefer an explicit "undefined".
+
+    Cost: ``O(R)`` grouping, then ``O(P)`` over distinct item patterns; the set
+    distances add ``O(V^2)`` distance evaluations for ``V`` distinct values.
+    Nominal alpha is computed in exact rational arithmetic.
+    """
+    return _alpha(_Tally(ratings), distance)
+
+
+def coincidence_matrix(ratings: Iterable[Rating]) -> dict[tuple[Value, Value], float]:
+    """Krippendorff's coincidence matrix ``o[c, k]`` (symmetric, values as labels).
+
+    Exposed so that the alpha computation can be checked cell by cell against
+    published tables and so the UI can show where pairable values fall.  Row
+    sums are the numbers ``n_c`` of pairable values.  Cost as for alpha.
+    """
+    t = _Tally(ratings)
+    out: dict[tuple[Value, Value], float] = {}
+    for (m, va, vb), k in t.value_pairs.items():
+        w = k / (m - 1)
+        out[va, vb] = out.get((va, vb), 0.0) + w
+        out[vb, va] = out.get((vb, va), 0.0) + w
+    return out
+
+
+def cohen_kappa(
+    ratings: Iterable[Rating], coder_a: CoderId, coder_b: CoderId
+) -> float | None:
+    """Cohen's kappa of two coders on the items both rated.
+
+    Values are compared as whole labels (a frozenset is one label).  Returns
+    ``None`` when they share no item or when chance agreement is 1 (both coders
+    used the same single label throughout).  Cost ``O(R)``.
+    """
+    if coder_a == coder_b:
+        raise ValueError("cohen_kappa needs two different coders")
+    wanted = {coder_a, coder_b}
+    t = _Tally(r for r in ratings if r[1] in wanted)
+    pairs = _pairwise(t)
+    if not pairs:
+        return None
+    ((_, agreement),) = pairs.items()
+    return agreement.kappa
+
+
+def pairwise_cohen_kappa(ratings: Iterable[Rating]) -> dict[CoderPair, PairAgreement]:
+    """Cohen's kappa, percent agreement and shared items for every coder pair.
+
+    Keys are ``(a, b)`` with ``a < b`` (natural order of the coder ids, or a
+    type/repr order if they do not compare); only pairs that share at least one
+    item appear.  It shows *which* coders disagree, which a single alpha hides.
+    Cost ``O(R)`` plus ``O(#distinct (pair, value, value) combinations)``.
+    """
+    return _pairwise(_Tally(ratings))
+
+
+def fleiss_kappa(ratings: Iterable[Rating]) -> float | None:
+    """Fleiss' kappa (1971), only if every item has the same number m >= 2 of ratings.
+
+    Fleiss assumes a fixed number of raters per subject (not necessarily the same
+    raters).  If any item of the input has a different number of ratings,
+    including a single one, the design assumption fails and ``None`` is
+    returned; use alpha for unbalanced data.  Also ``None`` when the chance
+    agreement ``P_e`` is 1.  Frozensets are compared as whole labels.  Exact
+    rational arithmetic; cost ``O(R)``.
+    """
+    return _fleiss(_Tally(ratings))
+
+
+def percent_agreement(ratings: Iterable[Rating]) -> float | None:
+    """Mean over items with >= 2 ratings of the share of identical rating pairs.
+
+    The uncorrected number people expect to see next to the chance-corrected
+    coefficients.  Frozensets must be identical to agree.  ``None`` without any
+    item with two ratings.  Exact rational arithmetic; cost ``O(R)``.
+    """
+    return _percent(_Tally(ratings))
+
+
+def confusion(ratings: Iterable[Rating]) -> dict[ConfusionKey, int]:
+    """Symmetric label coincidence counts: which labels coders mix up.
+
+    Every unordered pair of ratings of the same item is counted in both
+    directions, so ``result[x, y] == result[y, x]`` and an agreeing pair adds 2
+    to the diagonal cell (as in a coincidence matrix, but unweighted).
+
+    For frozenset values the two sets ``A`` and ``B`` are compared label-wise:
+    each shared label ``l`` adds 2 to ``(l, l)``; every label only in ``A`` is
+    paired with every label only in ``B`` (both directions); if one side has no
+    unmatched label, the other side's unmatched labels are paired with ``None``
+    ("no counterpart": chosen by one coder, nothing in its place by the other).
+    Singleton sets therefore give exactly the single-choice table.  Cost ``O(R)``.
+    """
+    return _confusion(_Tally(ratings))
+
+
+def label_prevalence(ratings: Iterable[Rating]) -> dict[Label, float]:
+    """Share of all ratings that use each label, most frequent first.
+
+    For frozenset values it is the share of ratings whose set contains the
+    label, so shares can add up to more (or, with empty sets, less) than 1.
+    Includes items with a single rating: prevalence describes usage, not
+    agreement.  Skewed prevalence explains low kappa/alpha despite high percent
+    agreement.  Cost ``O(R)``.
+    """
+    return _prevalence(_Tally(ratings))
+
+
+def item_disagreement(
+    ratings: Iterable[Rating], *, distance: str = "nominal"
+) -> dict[ItemId, float]:
+    """Per item (with >= 2 ratings), the mean distance over its rating pairs.
+
+    With the default nominal distance this is the share of disagreeing pairs
+    (0 = unanimous, 1 = all different); ``"masi"``/``"jaccard"`` give partial
+    credit for overlapping sets.  Used to send the most contested items to
+    adjudication.  Cost ``O(R)``; distances are computed once per distinct item
+    pattern.
+    """
+    return _item_scores(_Tally(ratings), distance)
+
+
+def most_disagreed(
+    ratings: Iterable[Rating], n: int, *, distance: str = "nominal"
+) -> list[tuple[ItemId, float]]:
+    """The ``n`` items with the highest :func:`item_disagreement`, highest first.
+
+    Ties are broken by item id (natural order, or type/repr if ids do not
+    compare) so the list is stable between page loads.  Cost ``O(R + I log n)``.
+    """
+    if n <= 0:
+        return []
+    scores = _item_scores(_Tally(ratings), distance)
+    try:
+        return nsmallest(n, scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    except TypeError:
+        return nsmallest(n, scores.items(), key=lambda kv: (-kv[1], _fallback_key(kv[0])))
+
+
+def dimension_report(ratings: Iterable[Rating], *, multi: bool) -> DimensionReport:
+    """All agreement figures for one dimension from a single grouping pass.
+
+    ``multi`` selects MASI alpha for multi-choice (frozenset) dimensions, where
+    partially overlapping answers deserve partial credit, and nominal alpha for
+    single-choice ones.  Fleiss, percent agreement, pairwise kappa and the
+    confusion table compare values as whole labels (see :func:`confusion` for
+    how sets are broken into labels there).  Cost ``O(R)``; about 0.2 s for
+    300,000 ratings (100,000 items x 3 coders).
+    """
+    t = _Tally(ratings)
+    distance = "masi" if multi else "nominal"
+    alpha = _alpha(t, distance)
+    return DimensionReport(
+        distance=distance,
+        alpha=alpha,
+        interpretation=interpret_alpha(alpha),
+        fleiss=_fleiss(t),
+        percent=_percent(t),
+        n_items=t.n_items,
+        n_coders=len(t.coders),
+        n_ratings=t.n_ratings,
+        pairwise=_pairwise(t),
+        prevalence=_prevalence(t),
+        confusion=_confusion(t),
+    )
