@@ -35,14 +35,15 @@ term is the expected disagreement of the set distances (``"masi"``,
 """
 
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 from heapq import nsmallest
-from itertools import combinations
+from itertools import chain, combinations, compress, pairwise
 from math import comb, fsum
+from operator import eq, itemgetter
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -242,18 +243,19 @@ def _label_key(label: Any) -> tuple[bool, Any]:
 # The shared one-pass tally
 # --------------------------------------------------------------------------------
 
-type _Pattern = tuple[tuple[CoderId, Value], ...]
-
-
 class _Tally:
     """Ratings grouped once; every statistic is derived from these counters.
 
-    ``item_patterns`` maps each item with >= 2 ratings to its ``(coder, value)``
-    tuple sorted by coder, ``patterns`` counts identical tuples, and ``joint``
-    counts coder pairs within items as ``(m, coder_a, coder_b, value_a,
-    value_b) -> items`` with ``coder_a < coder_b`` and ``m`` the item's number of
-    ratings.  Every coefficient below is a sum over ``joint`` or ``patterns``, so
-    the per-item work happens only once, in ``__init__``.
+    The ratings of each item are sorted by coder, so that within an item
+    position ``i < j`` means ``coder_i < coder_j`` (the "a < b" orientation of
+    coder pairs).  Items with ``m >= 2`` ratings are then laid out column-wise
+    per ``m`` and ``joint[m]`` counts every within-item pair of ratings as
+    ``(coder_a, coder_b, value_a, value_b) -> number of items``, built by
+    ``Counter`` over ``zip``-ed columns, i.e. at C speed.  Every coefficient is
+    a sum over ``joint``, whose size is the number of *distinct* pair
+    combinations (tiny for a fixed team and a small label set, at most the
+    number of rating pairs otherwise).  The only Python-level loop over
+    individual ratings is the grouping one.
     """
 
     def __init__(self, ratings: Iterable[Rating]) -> None:
@@ -262,18 +264,19 @@ class _Tally:
         for item, coder, value in ratings:
             setdefault(item, []).append((coder, value))
 
-        singles: Counter[tuple[CoderId, Value]] = Counter()
+        singles: list[tuple[CoderId, Value]] = []
         multi: dict[ItemId, list[tuple[CoderId, Value]]] = {}
+        by_size: dict[int, list[list[tuple[CoderId, Value]]]] = {}
         for item, cvs in by_item.items():
-            if len(cvs) == 1:
-                singles[cvs[0]] += 1
+            m = len(cvs)
+            if m == 1:
+                singles.append(cvs[0])
             else:
                 multi[item] = cvs
-        del by_item
+                by_size.setdefault(m, []).append(cvs)
 
-        # Sorting by coder makes equal item patterns equal tuples and gives the
-        # "a < b" orientation of coder pairs.  Mixed coder id types fall back to
-        # a type/repr order, applied to *all* items so orientation is consistent.
+        # Mixed, mutually unorderable coder ids fall back to a type/repr order,
+        # applied to *all* items so that the orientation stays consistent.
         try:
             for cvs in multi.values():
                 cvs.sort()
@@ -281,57 +284,57 @@ class _Tally:
             for cvs in multi.values():
                 cvs.sort(key=lambda cv: _fallback_key(cv[0]))
 
-        self.item_patterns: dict[ItemId, _Pattern] = {
-            item: tuple(cvs) for item, cvs in multi.items()
-        }
-        self.patterns: Counter[_Pattern] = Counter(self.item_patterns.values())
-        self.n_singles = sum(singles.values())
+        first, second = itemgetter(0), itemgetter(1)
+        coders: set[CoderId] = set(map(first, singles))
+        pairable: Counter[Value] = Counter()
+        self.joint: dict[int, Counter[tuple[CoderId, CoderId, Value, Value]]] = {}
+        for m, lists in by_size.items():
+            columns = [list(map(itemgetter(i), lists)) for i in range(m)]
+            coder_cols = [list(map(first, col)) for col in columns]
+            value_cols = [list(map(second, col)) for col in columns]
+            for ci, cj in pairwise(coder_cols):  # sorted, so duplicates are adjacent
+                if any(map(eq, ci, cj)):
+                    dup = next(compress(ci, map(eq, ci, cj)))
+                    raise ValueError(f"coder {dup!r} rated the same item twice")
+            for ci, vi in zip(coder_cols, value_cols, strict=True):
+                coders.update(ci)
+                pairable.update(vi)
+            self.joint[m] = Counter(
+                chain.from_iterable(
+                    zip(coder_cols[i], coder_cols[j], value_cols[i], value_cols[j])
+                    for i, j in combinations(range(m), 2)
+                )
+            )
 
-        coders: set[CoderId] = {c for c, _ in singles}
-        values: Counter[Value] = Counter()  # all ratings
-        pairable: Counter[Value] = Counter()  # ratings in items with >= 2 ratings
-        joint: Counter[tuple[int, CoderId, CoderId, Value, Value]] = Counter()
-        sizes: Counter[int] = Counter()  # m -> number of items with m ratings
-        for pattern, k in self.patterns.items():
-            m = len(pattern)
-            sizes[m] += k
-            for coder, value in pattern:
-                coders.add(coder)
-                pairable[value] += k
-            for (ca, va), (cb, vb) in combinations(pattern, 2):
-                if ca == cb:
-                    raise ValueError(
-                        f"coder {ca!r} rated the same item more than once"
-                    )
-                joint[m, ca, cb, va, vb] += k
-        values.update(pairable)
-        for (_, value), k in singles.items():
-            values[value] += k
-
+        self.multi = multi
+        self.sizes: Counter[int] = Counter({m: len(ls) for m, ls in by_size.items()})
+        self.n_items = len(multi)
+        self.n_singles = len(singles)
         self.coders = coders
-        self.values = values
         self.pairable = pairable
-        self.joint = joint
-        self.sizes = sizes
-        self.n_items = len(self.item_patterns)
-        self.n_ratings = sum(values.values())
+        self.values: Counter[Value] = pairable + Counter(map(second, singles))
+        self.n_ratings = sum(pairable.values()) + len(singles)
 
     @cached_property
-    def value_pairs(self) -> Counter[tuple[int, Value, Value]]:
-        """Unordered within-item value pairs ``(m, va, vb) -> count``."""
-        out: Counter[tuple[int, Value, Value]] = Counter()
-        for (m, _ca, _cb, va, vb), k in self.joint.items():
-            out[m, va, vb] += k
+    def value_pairs(self) -> dict[int, Counter[tuple[Value, Value]]]:
+        """Within-item value pairs per item size: ``m -> {(v_a, v_b): count}``."""
+        out: dict[int, Counter[tuple[Value, Value]]] = {}
+        for m, joint in self.joint.items():
+            pairs: Counter[tuple[Value, Value]] = Counter()
+            for (_ca, _cb, va, vb), k in joint.items():
+                pairs[va, vb] += k
+            out[m] = pairs
         return out
 
     @cached_property
     def agree_by_size(self) -> Counter[int]:
         """Identical-value pairs per item size ``m`` (summed over items)."""
-        out: Counter[int] = Counter()
-        for (m, va, vb), k in self.value_pairs.items():
-            if va == vb:
-                out[m] += k
-        return out
+        return Counter(
+            {
+                m: sum(k for (va, vb), k in pairs.items() if va == vb)
+                for m, pairs in self.value_pairs.items()
+            }
+        )
 
 
 # --------------------------------------------------------------------------------
@@ -350,12 +353,12 @@ def _alpha(t: _Tally, distance: str) -> float | None:
         expected = n * n - sum(c * c for c in counts.values())
         if expected == 0:
             return None
-        disagree_by_size: Counter[int] = Counter()
-        for (m, va, vb), k in t.value_pairs.items():
-            if va != vb:
-                disagree_by_size[m] += k
+        agree = t.agree_by_size
         observed = sum(
-            (Fraction(2 * d, m - 1) for m, d in disagree_by_size.items()),
+            (
+                Fraction(2 * (comb(m, 2) * items - agree[m]), m - 1)
+                for m, items in t.sizes.items()
+            ),
             Fraction(0),
         )
         return float(1 - (n - 1) * observed / expected)
@@ -376,11 +379,10 @@ def _alpha(t: _Tally, distance: str) -> float | None:
     )
     if expected_f == 0:
         return None
-    by_size: dict[int, list[float]] = {}
-    for (m, va, vb), k in t.value_pairs.items():
-        if va != vb:
-            by_size.setdefault(m, []).append(k * d(va, vb))
-    observed_f = fsum(2 * fsum(xs) / (m - 1) for m, xs in by_size.items())
+    observed_f = fsum(
+        2 * fsum(k * d(va, vb) for (va, vb), k in pairs.items() if va != vb) / (m - 1)
+        for m, pairs in t.value_pairs.items()
+    )
     return 1 - (n - 1) * observed_f / expected_f
 
 
@@ -412,25 +414,31 @@ def _fleiss(t: _Tally) -> float | None:
 
 
 def _pairwise(t: _Tally) -> dict[CoderPair, PairAgreement]:
-    stats: dict[CoderPair, tuple[list[int], Counter[Value], Counter[Value]]] = {}
-    for (_m, ca, cb, va, vb), k in t.joint.items():
-        entry = stats.get((ca, cb))
-        if entry is None:
-            entry = stats[ca, cb] = ([0, 0], Counter(), Counter())
-        nums, marg_a, marg_b = entry
-        nums[0] += k
-        if va == vb:
-            nums[1] += k
-        marg_a[va] += k
-        marg_b[vb] += k
+    shared: Counter[CoderPair] = Counter()
+    agreeing: Counter[CoderPair] = Counter()
+    marg_a: Counter[tuple[CoderId, CoderId, Value]] = Counter()
+    marg_b: Counter[tuple[CoderId, CoderId, Value]] = Counter()
+    for joint in t.joint.values():
+        for (ca, cb, va, vb), k in joint.items():
+            shared[ca, cb] += k
+            if va == vb:
+                agreeing[ca, cb] += k
+            marg_a[ca, cb, va] += k
+            marg_b[ca, cb, vb] += k
+    # n^2 * p_e per pair: sum over labels of (count by a) * (count by b).
+    chance: Counter[CoderPair] = Counter()
+    get_b = marg_b.get
+    for (ca, cb, v), k in marg_a.items():
+        kb = get_b((ca, cb, v))
+        if kb:
+            chance[ca, cb] += k * kb
     out: dict[CoderPair, PairAgreement] = {}
-    for pair in _sorted_safely(stats, key=lambda p: p):
-        (n, agree), marg_a, marg_b = stats[pair]
-        chance = sum(c * marg_b[v] for v, c in marg_a.items())  # n^2 * p_e
+    for pair in _sorted_safely(shared, key=lambda p: p):
+        n, agree, chance_n2 = shared[pair], agreeing[pair], chance[pair]
         kappa = (
             None
-            if n * n == chance
-            else float(Fraction(agree * n - chance, n * n - chance))
+            if n * n == chance_n2
+            else float(Fraction(agree * n - chance_n2, n * n - chance_n2))
         )
         out[pair] = PairAgreement(kappa=kappa, percent=agree / n, n_items=n)
     return out
@@ -453,8 +461,8 @@ def _prevalence(t: _Tally) -> dict[Label, float]:
 
 def _confusion(t: _Tally) -> dict[ConfusionKey, int]:
     pairs: Counter[tuple[Value, Value]] = Counter()
-    for (_m, va, vb), k in t.value_pairs.items():
-        pairs[va, vb] += k
+    for by_value in t.value_pairs.values():
+        pairs.update(by_value)
     out: Counter[ConfusionKey] = Counter()
     for (va, vb), k in pairs.items():
         if not isinstance(va, AbstractSet) and not isinstance(vb, AbstractSet):
@@ -478,12 +486,17 @@ def _confusion(t: _Tally) -> dict[ConfusionKey, int]:
 
 def _item_scores(t: _Tally, distance: str) -> dict[ItemId, float]:
     dist = _distance_fn(distance)
-    score: dict[_Pattern, float] = {}
-    for pattern in t.patterns:
-        values = [v for _, v in pattern]
-        ds = [dist(a, b) for a, b in combinations(values, 2)]
-        score[pattern] = fsum(ds) / len(ds)
-    return {item: score[p] for item, p in t.item_patterns.items()}
+    score: dict[tuple[Value, ...], float] = {}
+    out: dict[ItemId, float] = {}
+    second = itemgetter(1)
+    for item, cvs in t.multi.items():
+        values = tuple(map(second, cvs))
+        s = score.get(values)
+        if s is None:
+            ds = [dist(a, b) for a, b in combinations(values, 2)]
+            s = score[values] = fsum(ds) / len(ds)
+        out[item] = s
+    return out
 
 
 # --------------------------------------------------------------------------------
@@ -544,10 +557,11 @@ def coincidence_matrix(ratings: Iterable[Rating]) -> dict[tuple[Value, Value], f
     """
     t = _Tally(ratings)
     out: dict[tuple[Value, Value], float] = {}
-    for (m, va, vb), k in t.value_pairs.items():
-        w = k / (m - 1)
-        out[va, vb] = out.get((va, vb), 0.0) + w
-        out[vb, va] = out.get((vb, va), 0.0) + w
+    for m, pairs in t.value_pairs.items():
+        for (va, vb), k in pairs.items():
+            w = k / (m - 1)
+            out[va, vb] = out.get((va, vb), 0.0) + w
+            out[vb, va] = out.get((vb, va), 0.0) + w
     return out
 
 

@@ -50,6 +50,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Project
         django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Project {n}")
     slug = factory.Sequence(lambda n: f"project-{n}")
