@@ -30,8 +30,7 @@ The module is plain Python: no Django import, no model import.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sentencex
 
@@ -258,13 +257,7 @@ def rules_for(language: str) -> LanguageRules:
     if rules is not None:
         return rules
     # The base segmenter knows many more languages than our tables do.
-    return LanguageRules(
-        **{**_rules_fields(_GENERIC), "base_language": code or "en"}
-    )
-
-
-def _rules_fields(rules: LanguageRules) -> dict[str, object]:
-    return {name: getattr(rules, name) for name in LanguageRules.__slots__}
+    return replace(_GENERIC, base_language=code or "en")
 
 
 # --- public API -------------------------------------------------------------
@@ -375,9 +368,7 @@ def _paragraph_spans(text: str) -> list[tuple[int, int]]:
     return paragraphs
 
 
-def _block_paragraphs(
-    text: str, lines: list[tuple[int, int]]
-) -> Iterable[tuple[int, int]]:
+def _block_paragraphs(text: str, lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Paragraphs of one block of consecutive non-blank lines."""
     if not lines:
         return []
@@ -391,7 +382,7 @@ def _block_paragraphs(
         before_short = before[1] - before[0] < short_limit
         starts_heading = (
             after[1] - after[0] < short_limit
-            and text[before[1] - 1] in _TERMINAL
+            and _last_visible(text, before[0], before[1]) in _TERMINAL
             and _last_visible(text, after[0], after[1]) not in _UNFINISHED
         )
         if before_short or starts_heading:
@@ -455,7 +446,7 @@ def _is_boilerplate(paragraph: str, rules: LanguageRules) -> bool:
 
 
 def _is_byline(paragraph: str, rules: LanguageRules) -> bool:
-    """ "Von Sergei Poletajew", but not "Von der Leyen besucht Kiew"."""
+    """A byline such as "Von Sergei Poletajew", not "Von der Leyen besucht Kiew"."""
     if len(paragraph) > BYLINE_MAX_CHARS or "\n" in paragraph:
         return False
     words = paragraph.split()
@@ -564,8 +555,10 @@ def _base_cuts(text: str, start: int, end: int, rules: LanguageRules) -> set[int
     return cuts
 
 
-_QUOTE_CHARS = re.compile("[„“”»«\"]")
-_QUOTATION = re.compile(r"„([^„“”]+)[“”]|“([^“”„]+)”|»([^»«]+)«|«([^«»]+)»|\"([^\"]+)\"")
+_QUOTE_CHARS = re.compile('[„“”»«"]')
+_QUOTATION = re.compile(
+    r"„([^„“”]+)[“”]|“([^“”„]+)”|»([^»«]+)«|«([^«»]+)»|\"([^\"]+)\""
+)
 _INNER_BREAK = re.compile(r"[.!?…]\s")
 
 
@@ -601,9 +594,7 @@ def _split_after_ellipsis(text: str, start: int, end: int) -> set[int]:
     return {match.end() for match in _ELLIPSIS_BREAK.finditer(text, start, end)}
 
 
-_PARENTHESIS_BREAK = re.compile(
-    r"[.!?…][)\]]+[\"“”»«’']*\s+(?=[„“\"»«‚‘(\[]*[^\W\d_])"
-)
+_PARENTHESIS_BREAK = re.compile(r"[.!?…][)\]]+[\"“”»«’']*\s+(?=[„“\"»«‚‘(\[]*[^\W\d_])")
 
 
 def _split_after_parenthesised_sentence(text: str, start: int, end: int) -> set[int]:
