@@ -34,7 +34,7 @@ term is the expected disagreement of the set distances (``"masi"``,
 ``"jaccard"``), which is ``O(V^2)`` in the number ``V`` of *distinct* values.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -242,6 +242,11 @@ def _label_key(label: Any) -> tuple[bool, Any]:
 # --------------------------------------------------------------------------------
 # The shared one-pass tally
 # --------------------------------------------------------------------------------
+#: Above this bound on distinct ``(coder_a, coder_b, value_a, value_b)`` keys the
+#: pair statistics are counted from columns instead of from the deduplicated
+#: joint counter (a speed trade-off only; both give identical results).
+_JOINT_LIMIT = 50_000
+
 
 class _Tally:
     """Ratings grouped once; every statistic is derived from these counters.
@@ -259,35 +264,39 @@ class _Tally:
     """
 
     def __init__(self, ratings: Iterable[Rating]) -> None:
-        by_item: dict[ItemId, list[tuple[CoderId, Value]]] = {}
-        setdefault = by_item.setdefault
-        for item, coder, value in ratings:
-            setdefault(item, []).append((coder, value))
+        # The one Python-level pass over individual ratings (the Rating tuples
+        # themselves are stored: no per-rating allocation besides the lists).
+        by_item: defaultdict[ItemId, list[Rating]] = defaultdict(list)
+        for rating in ratings:
+            by_item[rating[0]].append(rating)
 
-        singles: list[tuple[CoderId, Value]] = []
-        multi: dict[ItemId, list[tuple[CoderId, Value]]] = {}
-        by_size: dict[int, list[list[tuple[CoderId, Value]]]] = {}
-        for item, cvs in by_item.items():
-            m = len(cvs)
+        singles: list[Rating] = []
+        multi: dict[ItemId, list[Rating]] = {}
+        by_size: dict[int, list[list[Rating]]] = {}
+        for item, rs in by_item.items():
+            m = len(rs)
             if m == 1:
-                singles.append(cvs[0])
+                singles.append(rs[0])
             else:
-                multi[item] = cvs
-                by_size.setdefault(m, []).append(cvs)
+                multi[item] = rs
+                by_size.setdefault(m, []).append(rs)
+        del by_item
 
-        # Mixed, mutually unorderable coder ids fall back to a type/repr order,
-        # applied to *all* items so that the orientation stays consistent.
+        # Within an item, Ratings sort by coder.  Mixed, mutually unorderable
+        # coder ids fall back to a type/repr order, applied to *all* items so
+        # that the orientation of coder pairs stays consistent.
         try:
-            for cvs in multi.values():
-                cvs.sort()
+            for rs in multi.values():
+                rs.sort()
         except TypeError:
-            for cvs in multi.values():
-                cvs.sort(key=lambda cv: _fallback_key(cv[0]))
+            for rs in multi.values():
+                rs.sort(key=lambda r: _fallback_key(r[1]))
 
-        first, second = itemgetter(0), itemgetter(1)
+        first, second = itemgetter(1), itemgetter(2)  # coder, value
         coders: set[CoderId] = set(map(first, singles))
         pairable: Counter[Value] = Counter()
-        self.joint: dict[int, Counter[tuple[CoderId, CoderId, Value, Value]]] = {}
+        self.coder_cols: dict[int, list[list[CoderId]]] = {}
+        self.value_cols: dict[int, list[list[Value]]] = {}
         for m, lists in by_size.items():
             columns = [list(map(itemgetter(i), lists)) for i in range(m)]
             coder_cols = [list(map(first, col)) for col in columns]
@@ -299,12 +308,8 @@ class _Tally:
             for ci, vi in zip(coder_cols, value_cols, strict=True):
                 coders.update(ci)
                 pairable.update(vi)
-            self.joint[m] = Counter(
-                chain.from_iterable(
-                    zip(coder_cols[i], coder_cols[j], value_cols[i], value_cols[j])
-                    for i, j in combinations(range(m), 2)
-                )
-            )
+            self.coder_cols[m] = coder_cols
+            self.value_cols[m] = value_cols
 
         self.multi = multi
         self.sizes: Counter[int] = Counter({m: len(ls) for m, ls in by_size.items()})
@@ -314,17 +319,81 @@ class _Tally:
         self.pairable = pairable
         self.values: Counter[Value] = pairable + Counter(map(second, singles))
         self.n_ratings = sum(pairable.values()) + len(singles)
+        # Bound on the distinct (coder_a, coder_b, value_a, value_b) keys.
+        self.compact = comb(len(coders), 2) * len(pairable) ** 2 <= _JOINT_LIMIT
+
+    @cached_property
+    def joint(self) -> dict[int, Counter[tuple[CoderId, CoderId, Value, Value]]]:
+        """``m -> {(coder_a, coder_b, value_a, value_b): items}`` (compact data)."""
+        cc, vv = self.coder_cols, self.value_cols
+        return {
+            m: Counter(
+                chain.from_iterable(
+                    zip(cc[m][i], cc[m][j], vv[m][i], vv[m][j], strict=True)
+                    for i, j in combinations(range(m), 2)
+                )
+            )
+            for m in cc
+        }
 
     @cached_property
     def value_pairs(self) -> dict[int, Counter[tuple[Value, Value]]]:
         """Within-item value pairs per item size: ``m -> {(v_a, v_b): count}``."""
         out: dict[int, Counter[tuple[Value, Value]]] = {}
-        for m, joint in self.joint.items():
-            pairs: Counter[tuple[Value, Value]] = Counter()
-            for (_ca, _cb, va, vb), k in joint.items():
-                pairs[va, vb] += k
-            out[m] = pairs
+        if self.compact:
+            for m, joint in self.joint.items():
+                pairs: Counter[tuple[Value, Value]] = Counter()
+                for (_ca, _cb, va, vb), k in joint.items():
+                    pairs[va, vb] += k
+                out[m] = pairs
+            return out
+        for m, vv in self.value_cols.items():
+            out[m] = Counter(
+                chain.from_iterable(
+                    zip(vv[i], vv[j], strict=True)
+                    for i, j in combinations(range(m), 2)
+                )
+            )
         return out
+
+    @cached_property
+    def pair_counts(
+        self,
+    ) -> tuple[
+        Counter[CoderPair],
+        Counter[CoderPair],
+        Counter[tuple[CoderId, CoderId, Value]],
+        Counter[tuple[CoderId, CoderId, Value]],
+    ]:
+        """Per coder pair: shared items, identical values, and both marginals.
+
+        Compact data loops over the few distinct joint keys; otherwise four
+        C-level ``Counter`` passes over the columns avoid a Python loop per pair.
+        """
+        shared: Counter[CoderPair] = Counter()
+        agreeing: Counter[CoderPair] = Counter()
+        marg_a: Counter[tuple[CoderId, CoderId, Value]] = Counter()
+        marg_b: Counter[tuple[CoderId, CoderId, Value]] = Counter()
+        if self.compact:
+            for joint in self.joint.values():
+                for (ca, cb, va, vb), k in joint.items():
+                    shared[ca, cb] += k
+                    if va == vb:
+                        agreeing[ca, cb] += k
+                    marg_a[ca, cb, va] += k
+                    marg_b[ca, cb, vb] += k
+            return shared, agreeing, marg_a, marg_b
+        cc, vv = self.coder_cols, self.value_cols
+        for m in cc:
+            for i, j in combinations(range(m), 2):
+                ci, cj, vi, vj = cc[m][i], cc[m][j], vv[m][i], vv[m][j]
+                shared.update(zip(ci, cj, strict=True))
+                agreeing.update(
+                    compress(zip(ci, cj, strict=True), map(eq, vi, vj))
+                )
+                marg_a.update(zip(ci, cj, vi, strict=True))
+                marg_b.update(zip(ci, cj, vj, strict=True))
+        return shared, agreeing, marg_a, marg_b
 
     @cached_property
     def agree_by_size(self) -> Counter[int]:
@@ -408,23 +477,12 @@ def _fleiss(t: _Tally) -> float | None:
     if total_sq == square_sum:
         return None
     # kappa = (A/T - S/M) / (1 - S/M), kept in integers until the last step.
-    return float(
-        Fraction(agree * total_sq - square_sum * pairs, pairs * (total_sq - square_sum))
-    )
+    # int / int is correctly rounded in Python, so this is the exact value.
+    return (agree * total_sq - square_sum * pairs) / (pairs * (total_sq - square_sum))
 
 
 def _pairwise(t: _Tally) -> dict[CoderPair, PairAgreement]:
-    shared: Counter[CoderPair] = Counter()
-    agreeing: Counter[CoderPair] = Counter()
-    marg_a: Counter[tuple[CoderId, CoderId, Value]] = Counter()
-    marg_b: Counter[tuple[CoderId, CoderId, Value]] = Counter()
-    for joint in t.joint.values():
-        for (ca, cb, va, vb), k in joint.items():
-            shared[ca, cb] += k
-            if va == vb:
-                agreeing[ca, cb] += k
-            marg_a[ca, cb, va] += k
-            marg_b[ca, cb, vb] += k
+    shared, agreeing, marg_a, marg_b = t.pair_counts
     # n^2 * p_e per pair: sum over labels of (count by a) * (count by b).
     chance: Counter[CoderPair] = Counter()
     get_b = marg_b.get
@@ -438,7 +496,7 @@ def _pairwise(t: _Tally) -> dict[CoderPair, PairAgreement]:
         kappa = (
             None
             if n * n == chance_n2
-            else float(Fraction(agree * n - chance_n2, n * n - chance_n2))
+            else (agree * n - chance_n2) / (n * n - chance_n2)  # exact ints
         )
         out[pair] = PairAgreement(kappa=kappa, percent=agree / n, n_items=n)
     return out
@@ -488,9 +546,9 @@ def _item_scores(t: _Tally, distance: str) -> dict[ItemId, float]:
     dist = _distance_fn(distance)
     score: dict[tuple[Value, ...], float] = {}
     out: dict[ItemId, float] = {}
-    second = itemgetter(1)
-    for item, cvs in t.multi.items():
-        values = tuple(map(second, cvs))
+    get_value = itemgetter(2)
+    for item, rs in t.multi.items():
+        values = tuple(map(get_value, rs))
         s = score.get(values)
         if s is None:
             ds = [dist(a, b) for a, b in combinations(values, 2)]

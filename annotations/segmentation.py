@@ -517,8 +517,11 @@ def _sentence_cuts(text: str, start: int, end: int, rules: LanguageRules) -> set
     cuts = _base_cuts(text, start, end, rules)
     if _QUOTE_CHARS.search(text, start, end):
         cuts |= _split_inside_quotations(text, start, end, rules)
-    cuts |= _split_after_ellipsis(text, start, end)
-    cuts |= _split_after_parenthesised_sentence(text, start, end)
+    chunk = text[start:end]
+    if "…" in chunk or "..." in chunk or ". . ." in chunk:
+        cuts |= _split_after_ellipsis(text, start, end)
+    if ")" in chunk or "]" in chunk:
+        cuts |= _split_after_parenthesised_sentence(text, start, end)
     _repair_period_cuts(text, start, end, rules, cuts)
     return {
         cut
@@ -613,7 +616,9 @@ _TOKEN_BEFORE = re.compile(r"((?:\b[^\W\d_]{1,3}\.\s?)*)([^\W_]+)$")
 _WORD_AT = re.compile(r"[„“\"»«‚‘(\[]*(\w[^\W_]*)")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)[\s„“\"»«‚‘(\[]*$")
 _ROMAN = re.compile(r"[IVXLC]{2,6}")
-_TOKEN_WINDOW = 40
+# Long enough for any table entry plus its dotted parts ("J. R. R", "v. Chr");
+# a longer word is cut to a suffix that matches nothing, which is harmless.
+_TOKEN_WINDOW = 24
 
 
 def _repair_period_cuts(
