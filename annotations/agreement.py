@@ -24,18 +24,18 @@ Conventions shared by every function:
   returned as ``None`` rather than ``nan``, ``1.0`` or an exception, so callers
   must show "n/a" instead of a misleading number.
 
-Cost: every public function groups the ratings once, in ``O(R)`` for ``R``
-ratings, and then works on *distinct* items patterns (the sorted tuple of
-``(coder, value)`` of an item) and on coincidence counters keyed by value pairs.
-With a fixed team of coders and a small label set the number of distinct patterns
-is tiny, so ``dimension_report`` on 300,000 ratings is dominated by the single
-grouping pass.  Nothing is quadratic in the number of items; the only quadratic
-term is the expected disagreement of the set distances (``"masi"``,
-``"jaccard"``), which is ``O(V^2)`` in the number ``V`` of *distinct* values.
+Cost: every public function makes one Python-level grouping pass over the
+``R`` ratings; everything else is ``collections.Counter`` over zipped columns
+(C speed) plus loops over *distinct* keys: value pairs, coder pairs,
+``(coder pair, value)`` marginals.  Nothing is quadratic in the number of items;
+the only quadratic term is the expected disagreement of the set distances
+(``"masi"``, ``"jaccard"``), ``O(V^2)`` in the number ``V`` of *distinct*
+values.  ``dimension_report`` on 300,000 ratings (100,000 items x 3 coders)
+takes about 0.2 s; see ``_Tally`` for the details.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from fractions import Fraction
@@ -242,6 +242,7 @@ def _label_key(label: Any) -> tuple[bool, Any]:
 # --------------------------------------------------------------------------------
 # The shared one-pass tally
 # --------------------------------------------------------------------------------
+
 #: Above this bound on distinct ``(coder_a, coder_b, value_a, value_b)`` keys the
 #: pair statistics are counted from columns instead of from the deduplicated
 #: joint counter (a speed trade-off only; both give identical results).
@@ -258,9 +259,11 @@ class _Tally:
     ``(coder_a, coder_b, value_a, value_b) -> number of items``, built by
     ``Counter`` over ``zip``-ed columns, i.e. at C speed.  Every coefficient is
     a sum over ``joint``, whose size is the number of *distinct* pair
-    combinations (tiny for a fixed team and a small label set, at most the
-    number of rating pairs otherwise).  The only Python-level loop over
-    individual ratings is the grouping one.
+    combinations: tiny for a small team and label set.  When that number could
+    be large (many coders or many distinct sets, see ``_JOINT_LIMIT``), looping
+    over ``joint`` in Python would cost more than counting the columns again,
+    so ``value_pairs`` and ``pair_counts`` then count columns directly.  The
+    only Python-level loop over individual ratings is the grouping one.
     """
 
     def __init__(self, ratings: Iterable[Rating]) -> None:
@@ -350,8 +353,7 @@ class _Tally:
         for m, vv in self.value_cols.items():
             out[m] = Counter(
                 chain.from_iterable(
-                    zip(vv[i], vv[j], strict=True)
-                    for i, j in combinations(range(m), 2)
+                    zip(vv[i], vv[j], strict=True) for i, j in combinations(range(m), 2)
                 )
             )
         return out
@@ -388,9 +390,7 @@ class _Tally:
             for i, j in combinations(range(m), 2):
                 ci, cj, vi, vj = cc[m][i], cc[m][j], vv[m][i], vv[m][j]
                 shared.update(zip(ci, cj, strict=True))
-                agreeing.update(
-                    compress(zip(ci, cj, strict=True), map(eq, vi, vj))
-                )
+                agreeing.update(compress(zip(ci, cj, strict=True), map(eq, vi, vj)))
                 marg_a.update(zip(ci, cj, vi, strict=True))
                 marg_b.update(zip(ci, cj, vj, strict=True))
         return shared, agreeing, marg_a, marg_b
@@ -442,9 +442,7 @@ def _alpha(t: _Tally, distance: str) -> float | None:
 
     vals = list(counts.items())
     expected_f = 2 * fsum(
-        ca * cb * d(a, b)
-        for i, (a, ca) in enumerate(vals)
-        for b, cb in vals[i + 1 :]
+        ca * cb * d(a, b) for i, (a, ca) in enumerate(vals) for b, cb in vals[i + 1 :]
     )
     if expected_f == 0:
         return None
@@ -459,9 +457,7 @@ def _percent(t: _Tally) -> float | None:
     if t.n_items == 0:
         return None
     agree = t.agree_by_size
-    total = sum(
-        (Fraction(agree[m], comb(m, 2)) for m in t.sizes), Fraction(0)
-    )
+    total = sum((Fraction(agree[m], comb(m, 2)) for m in t.sizes), Fraction(0))
     return float(total / t.n_items)
 
 
@@ -734,7 +730,9 @@ def most_disagreed(
     try:
         return nsmallest(n, scores.items(), key=lambda kv: (-kv[1], kv[0]))
     except TypeError:
-        return nsmallest(n, scores.items(), key=lambda kv: (-kv[1], _fallback_key(kv[0])))
+        return nsmallest(
+            n, scores.items(), key=lambda kv: (-kv[1], _fallback_key(kv[0]))
+        )
 
 
 def dimension_report(ratings: Iterable[Rating], *, multi: bool) -> DimensionReport:
@@ -744,8 +742,9 @@ def dimension_report(ratings: Iterable[Rating], *, multi: bool) -> DimensionRepo
     partially overlapping answers deserve partial credit, and nominal alpha for
     single-choice ones.  Fleiss, percent agreement, pairwise kappa and the
     confusion table compare values as whole labels (see :func:`confusion` for
-    how sets are broken into labels there).  Cost ``O(R)``; about 0.2 s for
-    300,000 ratings (100,000 items x 3 coders).
+    how sets are broken into labels there).  Cost ``O(R)``: about 0.2 s for
+    300,000 ratings (100,000 items x 3 coders), well under 1 s even with a
+    pool of 200 coders.
     """
     t = _Tally(ratings)
     distance = "masi" if multi else "nominal"
