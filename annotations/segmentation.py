@@ -61,6 +61,10 @@ _CLOSING = "“”\"»«’‘‹›')]}"
 _TERMINAL = frozenset(".!?…‼⁇⁈⁉。！？")
 # Characters that, at the end of a line or paragraph, say "more follows".
 _UNFINISHED = frozenset(".!;,:…")
+# What a byline never ends with.
+_BYLINE_NEVER_ENDS = _TERMINAL | _UNFINISHED
+# Sentence ends that a heading may not contain (a "?" it may).
+_STATEMENT_END = frozenset(".!…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,8 @@ _GERMAN = LanguageRules(
         "Jan Feb Febr Mär Mrz Apr Jun Jul Aug Sep Sept Okt Nov Dez"
     ),
     number_abbreviations=_words(
-        "Art Abs Nr No Tab Abb Kap Bd S Ziff Tel Str Pkt Rn Rz Bl Fn Anm Jg Hausnr"
+        "Art Abs Nr No Tab Abb Kap Bd S Ziff Tel Str Pkt Rn Rz Bl Fn Anm Jg Hausnr "
+        "max min Abschn Anl Jahrg Ausg Rdnr Pos Abt Kl Gr Zi Bsp Fig Vers Tz"
     ),
     sentence_starters=_words(
         "Der Die Das Den Dem Des Ein Eine Einen Einem Einer Eines Kein Keine "
@@ -452,7 +457,7 @@ def _is_byline(paragraph: str, rules: LanguageRules) -> bool:
     words = paragraph.split()
     if not 2 <= len(words) <= BYLINE_MAX_WORDS or words[0] not in rules.byline_prefixes:
         return False
-    if _last_visible(paragraph, 0, len(paragraph)) in _TERMINAL | _UNFINISHED:
+    if _last_visible(paragraph, 0, len(paragraph)) in _BYLINE_NEVER_ENDS:
         return False
     names = [word.strip(",;()") for word in words[1:]]
     if not any(name[:1].isupper() for name in names):
@@ -480,7 +485,7 @@ def _is_heading(text: str, start: int, end: int, rules: LanguageRules) -> bool:
     if last in _TERMINAL and (last != "?" or word_count > QUESTION_HEADING_MAX_WORDS):
         return False
     return all(
-        _last_visible(text, start, _rstrip_position(text, cut)) not in ".!…"
+        _last_visible(text, start, _rstrip_position(text, cut)) not in _STATEMENT_END
         for cut in _sentence_cuts(text, start, end, rules)
     )
 
@@ -529,6 +534,7 @@ def _sentence_cuts(text: str, start: int, end: int, rules: LanguageRules) -> set
         if start < cut < end
         and not _continues_in_lowercase(text, cut, end)
         and _is_terminated(text, start, cut)
+        and not _follows_omission_mark(text, start, cut)
     }
 
 
@@ -584,7 +590,8 @@ def _split_inside_quotations(
 
 
 _ELLIPSIS_BREAK = re.compile(
-    r"(?<![\[(])(?:…|\.{3,}|\. \. \.)[\"“”»«’')\]]*\s+(?=[„“\"»«‚‘(\[]*[^\W\d_])"
+    r"(?<![\[(])(?:…|(?<!\.)\.{3,}|\. \. \.)[\"“”»«’')\]]*\s+"
+    r"(?=[„“\"»«‚‘(\[]*[^\W\d_])"
 )
 
 
@@ -614,7 +621,8 @@ _PERIOD_CANDIDATE = re.compile(
 # before it ("z. B", "J. R. R", "U.S", "v. Chr").
 _TOKEN_BEFORE = re.compile(r"((?:\b[^\W\d_]{1,3}\.\s?)*)([^\W_]+)$")
 _WORD_AT = re.compile(r"[„“\"»«‚‘(\[]*(\w[^\W_]*)")
-_WORD_BEFORE = re.compile(r"([^\W\d_]+)[\s„“\"»«‚‘(\[]*$")
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)$")
+_YEAR = re.compile(r"1[5-9]\d\d|20\d\d")
 _ROMAN = re.compile(r"[IVXLC]{2,6}")
 # Long enough for any table entry plus its dotted parts ("J. R. R", "v. Chr");
 # a longer word is cut to a suffix that matches nothing, which is harmless.
@@ -652,11 +660,11 @@ def _period_ends_sentence(
     if token is None or next_word is None:
         return None
     dotted, word = token.group(1), token.group(2)
-    key = (dotted + word).replace(" ", "").replace("\u00a0", "")
+    key = _abbreviation_key(dotted, word, rules)
     following = next_word.group(1)
     is_initial = len(word) == 1 and word.isupper()
-    is_number = not dotted and word.isdecimal() and len(word) <= 4
-    is_roman = not dotted and rules.ordinal_dot and bool(_ROMAN.fullmatch(word))
+    is_number = word.isdecimal() and len(word) <= 4
+    is_roman = rules.ordinal_dot and bool(_ROMAN.fullmatch(word))
     if following[0].isdecimal():
         # "S. 12", "Nr. 5", "am 15. Jan. 2025", "3. 10. 1990": a number follows
         # an abbreviation or a date part.
@@ -665,11 +673,30 @@ def _period_ends_sentence(
             or key in rules.ending_abbreviations
             or key in rules.number_abbreviations
         )
-        return False if known or is_initial or is_number else None
+        if known or is_initial or is_number:
+            return False
+        # Repairs: sentencex never starts a sentence with a digit, but news
+        # does with years: "Er wurde 2019 gewählt. 2021 trat er zurück."
+        if (
+            rules.sentence_starters
+            and not dotted
+            and len(word) >= 3
+            and word.isalpha()
+            and _YEAR.fullmatch(following)
+        ):
+            return True
+        return None
     if key in rules.abbreviations:
         return False
     starter = _starts_sentence(following, rules)
-    if key in rules.ending_abbreviations or is_initial or is_roman:
+    # "Art." and "S." abbreviate only before a number; before a sentence
+    # starter they are a word or an initial that ends the sentence.
+    if (
+        key in rules.ending_abbreviations
+        or key in rules.number_abbreviations
+        or is_initial
+        or is_roman
+    ):
         return starter
     if is_number and rules.ordinal_dot:
         if following in rules.months:
@@ -679,6 +706,27 @@ def _period_ends_sentence(
         if _is_ordinal_context(text, start, token.start(2), rules):
             return False
     return None
+
+
+def _abbreviation_key(dotted: str, word: str, rules: LanguageRules) -> str:
+    """The longest dotted sequence ending in ``word`` that the tables know.
+
+    "z. B" gives "z.B"; in "usw. Dr" the "usw." belongs to the sentence
+    before, so the key is "Dr"; without a known one it is ``word``.
+    """
+    if not dotted:
+        return word
+    parts = [part.strip() for part in dotted.split(".")]
+    parts = [part for part in parts if part] + [word]
+    for first in range(len(parts) - 1):
+        key = ".".join(parts[first:])
+        if (
+            key in rules.abbreviations
+            or key in rules.ending_abbreviations
+            or key in rules.number_abbreviations
+        ):
+            return key
+    return word
 
 
 def _starts_sentence(word: str, rules: LanguageRules) -> bool | None:
@@ -697,13 +745,17 @@ def _is_ordinal_context(
     the very start: after other words a number usually counts something
     ("Platz 3.", "stieg auf 12.") and may well end the sentence.
     """
+    if number_start > start:
+        glued_to = text[number_start - 1]
+        if not glued_to.isspace() and glued_to not in _OPENING:
+            return False  # "2:1.", "3,5.", "2020/21." count something
     window_start = max(start, number_start - _TOKEN_WINDOW)
-    before = text[window_start:number_start].rstrip()
-    if not before.rstrip(_OPENING):
-        return window_start == start
+    before = text[window_start:number_start].rstrip().rstrip(_OPENING).rstrip()
+    if not before:
+        return window_start == start  # the paragraph starts with it
     word = _WORD_BEFORE.search(before)
     if word is None:
-        return before[-1] not in _TERMINAL
+        return before[-1] in _TERMINAL  # a sentence starts with it
     return word.group(1).lower() in rules.ordinal_determiners
 
 
@@ -714,6 +766,18 @@ def _continues_in_lowercase(text: str, cut: int, end: int) -> bool:
     while position < end and text[position] in _OPENING:
         position += 1
     return position < end and text[position].islower()
+
+
+_OMISSION_MARKS = ("[…]", "[...]", "(…)", "(...)")
+
+
+def _follows_omission_mark(text: str, start: int, cut: int) -> bool:
+    """Repairs cuts after an omission mark inside a quotation ("„Wir werden
+    […] Verantwortung übernehmen“"): sentencex takes the "…" for a sentence
+    end, but the bracketed ellipsis only marks words left out."""
+    return text[max(start, cut - 8) : _rstrip_position(text, cut)].endswith(
+        _OMISSION_MARKS
+    )
 
 
 def _rstrip_position(text: str, position: int) -> int:
