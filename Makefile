@@ -47,7 +47,12 @@ test: install browser
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Production settings (DEBUG off, collected static files) on the configured database;
+# BENCH_ARGS e.g. "--articles 200 --json artifacts/bench.json". See docs/performance.md.
 bench: install
+	@export DEBUG=0 SECRET_KEY="$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')}"; \
+	$(PY) manage.py migrate --noinput -v0 && \
+	$(PY) manage.py collectstatic --noinput -v0 && \
 	$(PY) manage.py bench $(BENCH_ARGS)
 
 loadtest: install

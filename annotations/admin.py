@@ -12,9 +12,10 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from .exporting import ExportOptions, export_response
 from .models import (
     Annotation,
     Article,
@@ -24,11 +25,14 @@ from .models import (
     LabelScheme,
     Membership,
     Project,
+    Role,
     Segment,
     Source,
     StanceTarget,
 )
+from .permissions import has_role
 from .services import import_file
+from .team import values_changes, values_summary
 
 
 def admin_link(obj, label: str | None = None) -> str:
@@ -246,6 +250,27 @@ class ArticleAdmin(admin.ModelAdmin):
                        "imported_by", "segment_count", "annotatable_count"]
     inlines = [SegmentInline]
     change_list_template = "admin/annotations/article/change_list.html"
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected articles (CSV)")
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        """The same streamed export as the Export page (annotations mode, CSV for
+        spreadsheets), limited to the selected articles of one project."""
+        project_ids = set(queryset.order_by().values_list("project_id", flat=True))
+        if len(project_ids) != 1:
+            self.message_user(request, "Select articles of one project to export "
+                              "(the columns depend on the project's scheme).",
+                              messages.ERROR)
+            return None
+        project = Project.objects.select_related("scheme").get(pk=project_ids.pop())
+        if not has_role(request.user, project, Role.REVIEWER):
+            self.message_user(request, f"Exporting {project.name} needs the reviewer "
+                              "or manager role in it.", messages.ERROR)
+            return None
+        articles = Article.objects.filter(pk__in=queryset.order_by().values("pk"))
+        return export_response(project, ExportOptions(articles=articles), fmt="csv")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -326,12 +351,47 @@ class AnnotationAdmin(SimpleHistoryAdmin):
     list_filter = ["is_gold", "unsure", "article__project"]
     search_fields = ["annotator__username", "segment__text", "comment"]
     readonly_fields = ["segment", "article", "annotator", "is_gold", "values", "revision",
-                       "created_at", "updated_at", "time_spent_ms"]
+                       "created_at", "updated_at", "time_spent_ms",
+                       "adjudicated_sources", "change_history"]
     exclude = ["adjudicated_from"]
+    # The history view lists every version with its labels and, from
+    # django-simple-history, the field changes (values old -> new) and who saved it.
+    history_list_display = ["revision", "label_summary"]
 
     @admin.display(description="segment")
     def segment_link(self, annotation: Annotation) -> str:
         return admin_link(annotation.segment)
+
+    @admin.display(description="labels in this version")
+    def label_summary(self, record) -> str:
+        return values_summary(record.values)
+
+    @admin.display(description="adjudicated from")
+    def adjudicated_sources(self, annotation: Annotation) -> str:
+        """Gold only: the annotators' annotations it was adjudicated from. One query."""
+        sources = annotation.adjudicated_from.select_related("annotator")
+        return format_html_join(
+            ", ", "{}", ((admin_link(a, f"{a.annotator} (#{a.pk})"),) for a in sources)
+        ) or "–"
+
+    @admin.display(description="changes, newest first")
+    def change_history(self, annotation: Annotation) -> str:
+        """Who changed which label when, from the history table. One query."""
+        records = list(
+            annotation.history.select_related("history_user").order_by("history_id")
+        )
+        lines = []
+        previous = None
+        for record in records:
+            changes = values_changes(previous, record.values) or ["(no label change)"]
+            lines.append((record.history_date.strftime("%Y-%m-%d %H:%M:%S"),
+                          record.history_user or "?", record.revision,
+                          "; ".join(changes)))
+            previous = record.values
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{} · {} · rev. {}: {}</li>", reversed(lines)),
+        )
 
 
 @admin.register(Assignment)

@@ -239,6 +239,30 @@ class StanceTarget(models.Model):
         return self.name
 
 
+class SourceQuerySet(models.QuerySet):
+    def suggestable(self, *, project, user, sees_others: bool) -> SourceQuerySet:
+        """The project's sources to suggest to ``user`` while annotating. One query.
+
+        Blind annotation: a name that only other annotators typed would reveal their
+        work, so an annotator is offered curated entries (no attribution uses them
+        yet), the sources of their own annotations and adjudicated (gold) ones.
+        Reviewers and managers (``sees_others``) get the whole list.
+        """
+        sources = self.filter(project=project)
+        if sees_others:
+            return sources
+        used_by_others = Attribution.objects.filter(
+            source=models.OuterRef("pk"), annotation__is_gold=False
+        ).exclude(annotation__annotator=user)
+        mine_or_gold = Attribution.objects.filter(source=models.OuterRef("pk")).filter(
+            Q(annotation__annotator=user, annotation__is_gold=False)
+            | Q(annotation__is_gold=True)
+        )
+        return sources.filter(
+            ~models.Exists(used_by_others) | models.Exists(mine_or_gold)
+        )
+
+
 class Source(models.Model):
     """A canonical source in a project's source list; aliases map spellings to it."""
 
@@ -249,6 +273,8 @@ class Source(models.Model):
         Label, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SourceQuerySet.as_manager()
 
     class Meta:
         constraints = [

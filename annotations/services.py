@@ -294,7 +294,10 @@ def create_demo_accounts(*, password: str, project: Project) -> list[str]:
 # ---------------------------------------------------------------------------
 
 MAX_COMMENT_CHARS = 5000
-MAX_SOURCE_CHARS = 300
+MAX_SOURCE_CHARS = 300  # the cue (Attribution.cue_text)
+# A source name also becomes a Source row, whose name column is shorter: checked
+# here so PostgreSQL never sees an over-long value (a DataError, i.e. a 500).
+MAX_SOURCE_NAME_CHARS = Source._meta.get_field("name").max_length
 MAX_TIME_SPENT_MS = 24 * 60 * 60 * 1000
 PER_SEGMENT_ROLES = (DimensionRole.CLAIM, DimensionRole.FRAMES, DimensionRole.EXTRA)
 
@@ -433,8 +436,12 @@ def _validate(
         source_text = item.source_text.strip()
         if not source_text:
             errors.append(f"{where}: the source name is empty")
-        if len(source_text) > MAX_SOURCE_CHARS or len(item.cue_text) > MAX_SOURCE_CHARS:
-            errors.append(f"{where}: source and cue are limited to {MAX_SOURCE_CHARS} characters")
+        if len(source_text) > MAX_SOURCE_NAME_CHARS:
+            errors.append(
+                f"{where}: the source name is limited to {MAX_SOURCE_NAME_CHARS} characters"
+            )
+        if len(item.cue_text.strip()) > MAX_SOURCE_CHARS:
+            errors.append(f"{where}: the cue is limited to {MAX_SOURCE_CHARS} characters")
         spans = ([item.source_span] if item.source_span else []) + list(item.cue_spans)
         for span in spans:
             if not _span_ok(span, length):
@@ -631,6 +638,8 @@ def _store_annotation(
     annotation.time_spent_ms = min(
         annotation.time_spent_ms + payload.time_spent_ms, 2**31 - 1
     )
+    # History names who saved, also outside a request (commands, bench, tests).
+    annotation._history_user = annotator
     annotation.save()
     AnnotationLabel.objects.bulk_create(
         AnnotationLabel(annotation=annotation, dimension=dimension, label=label,

@@ -1,6 +1,7 @@
 import pytest
 
 from tests import factories
+from tests.browser import browser_page  # noqa: F401  (shared Playwright fixture)
 
 
 @pytest.fixture(autouse=True)

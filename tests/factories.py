@@ -8,7 +8,9 @@ from django.contrib.auth import get_user_model
 from annotations import services
 from annotations.default_scheme import SEED_STANCE_TARGETS
 from annotations.importing import draft_from_plain_text
+from annotations.services import AnnotationInput, StanceInput
 from annotations.models import (
+    Annotation,
     Article,
     Assignment,
     Label,
@@ -115,3 +117,37 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
 
     article = None
     annotator = factory.SubFactory(UserFactory)
+
+
+def annotate(segment, user, *, claim: str = "", frames: tuple[str, ...] = (),
+             stances: dict[str, str] | None = None, time_spent_ms: int = 0,
+             comment: str = "", is_gold: bool = False, adjudicated_from=()):
+    """Label one segment through the real write path (services.save_annotation).
+
+    ``stances`` maps target code -> polarity held by the author. Saves over the
+    stored revision, so calling it twice edits the annotation.
+    """
+    labels = {}
+    if claim:
+        labels["claim"] = (claim,)
+    if frames:
+        labels["frames"] = tuple(frames)
+    existing = Annotation.objects.filter(segment=segment, is_gold=is_gold)
+    if not is_gold:
+        existing = existing.filter(annotator=user)
+    current = existing.first()
+    return services.save_annotation(
+        segment=segment,
+        annotator=user,
+        payload=AnnotationInput(
+            labels=labels,
+            stances=tuple(
+                StanceInput(target=t, polarity=p) for t, p in (stances or {}).items()
+            ),
+            time_spent_ms=time_spent_ms,
+            comment=comment,
+        ),
+        expected_revision=current.revision if current else None,
+        is_gold=is_gold,
+        adjudicated_from=adjudicated_from,
+    )

@@ -124,6 +124,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "annotations.context_processors.team_roles",
             ],
         },
     },
@@ -161,6 +162,10 @@ else:
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# dumpdata/loaddata backups keep timestamps to the microsecond (Django's JSON cuts
+# them to milliseconds); see docs/deploying-safely.md.
+SERIALIZATION_MODULES = {"json": "workbench.exact_json"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,0 +1,1304 @@
+"""The performance bench behind ``python manage.py bench`` (``make bench``).
+
+It builds a synthetic corpus in a scratch project on the configured database,
+through the code paths the application uses, measures every figure of issue 6
+together with the best the same machine and database can do for the same work
+(the "limit"), prints one table and removes the scratch project again, also when
+a step fails.
+
+How the corpus is built, and why
+- Articles: generated German-like news text (title, byline, paragraphs of
+  sentences), written as JSONL files of ``articles_per_file`` articles and
+  imported with ``services.import_file``: the real path, which parses, segments
+  and bulk-inserts the segments of each file in one transaction. Import
+  throughput is timed over exactly these calls.
+- Annotations: ``save_sample`` annotations go through ``services.save_annotation``
+  one call at a time (the only write path of the screens); that is the save
+  throughput. Writing all 300,000 this way would take many minutes, so the rest
+  is filled by a bulk path that writes the same rows: ``Annotation`` (with the
+  ``values`` snapshot built by ``services.annotation_values``), its historical
+  row (``bulk_create_with_history``) and the ``AnnotationLabel`` rows. The output
+  says how many annotations came from each path.
+- Pages: Django's test client with ``force_login`` as the users the bench made,
+  with the production middleware stack, timed around each request (client
+  overhead included, which the limit view pays as well).
+
+The limit beside each figure is measured in the same run:
+- pages and save: ``bench_urls.limit_view``, which does only as many primary-key
+  SELECTs as the page ran queries beyond the session and user lookups (and, for
+  the save, one INSERT into the annotation table);
+- export: a raw SELECT of the same rows through a server-side cursor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import platform
+import random
+import secrets
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import django
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.contrib.staticfiles.storage import ManifestFilesMixin
+from django.core.files.storage import storages
+from django.db import connection, connections, models, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from . import export, exporting, services, team
+from .default_scheme import SEED_STANCE_TARGETS
+from .models import (
+    ANNOTATABLE_KINDS,
+    Annotation,
+    AnnotationLabel,
+    Article,
+    Assignment,
+    Dimension,
+    Label,
+    Membership,
+    Project,
+    Role,
+    Segment,
+)
+
+SCRATCH_PREFIX = "bench-"
+# Wall-clock cap on the timed requests of one page, and the fewest samples kept.
+PAGE_SECONDS = 90.0
+MIN_SAMPLES = 5
+BENCH_URLCONF = "annotations.bench_urls"
+
+# ---------------------------------------------------------------------------
+# Configuration and results
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    articles: int = 2000
+    segments_per_article: int = 50
+    annotators: int = 3
+    requests: int = 200
+    warmup: int = 10
+    save_sample: int = 500
+    articles_per_file: int = 100
+    seed: int = 6
+    keep: bool = False
+
+
+@dataclass
+class Figure:
+    """One row of the table; ``ratio`` is value / limit (or limit / value for rates)."""
+
+    key: str
+    title: str
+    unit: str
+    value: float | None = None
+    limit: float | None = None
+    ratio: float | None = None
+    budget: str = ""
+    met: bool | None = None
+    queries: int | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    limit_p50: float | None = None
+    limit_p95: float | None = None
+    limit_p99: float | None = None
+    peak_memory_mb: float | None = None
+    note: str = ""
+
+
+@dataclass
+class BenchResult:
+    config: dict
+    environment: dict
+    corpus: dict = field(default_factory=dict)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "config": self.config,
+            "environment": self.environment,
+            "corpus": self.corpus,
+            "figures": {figure.key: asdict(figure) for figure in self.figures},
+            "notes": self.notes,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], share: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default method)."""
+    if not samples:
+        raise ValueError("no samples")
+    ordered = sorted(samples)
+    rank = (len(ordered) - 1) * share
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _ms_percentiles(samples: list[float]) -> tuple[float, float, float]:
+    return tuple(round(percentile(samples, q) * 1000, 2) for q in (0.5, 0.95, 0.99))
+
+
+# ---------------------------------------------------------------------------
+# German-like text
+# ---------------------------------------------------------------------------
+
+_SUBJECTS = [
+    "Die Bundesregierung",
+    "Der Kanzler",
+    "Die Opposition",
+    "Das Ministerium",
+    "Ein Sprecher der Partei",
+    "Die Europäische Kommission",
+    "Der Bürgermeister",
+    "Die Gewerkschaft",
+    "Das Verfassungsgericht",
+    "Eine Mehrheit der Befragten",
+    "Der Arbeitgeberverband",
+    "Die Landesregierung",
+    "Der Außenminister",
+    "Die Ministerpräsidentin",
+    "Der Stadtrat",
+    "Die Bundesbank",
+]
+_VERBS = [
+    "kritisierte",
+    "forderte",
+    "verteidigte",
+    "bestätigte",
+    "prüfte",
+    "begrüßte",
+    "verschob",
+    "beschloss",
+    "bezweifelte",
+    "unterstützte",
+    "verhandelte über",
+]
+_OBJECTS = [
+    "neue Maßnahmen gegen die Inflation",
+    "den Haushaltsentwurf für das kommende Jahr",
+    "eine Reform der Rente",
+    "höhere Ausgaben für die Verteidigung",
+    "die Pläne zur Energiewende",
+    "das geplante Gesetz",
+    "strengere Regeln für Mieten",
+    "die Verhandlungen mit Brüssel",
+    "einen Kompromiss beim Klimaschutz",
+    "die Förderung von Wohnungsbau",
+    "die Sicherheitsgarantien für die Ukraine",
+    "den Ausbau der Stromnetze",
+    "die Entlastung der Pendler",
+]
+_WHEN = [
+    "am Montag",
+    "am Dienstag in Berlin",
+    "nach langen Gesprächen",
+    "in einer Erklärung",
+    "vor dem Bundestag",
+    "überraschend",
+    "im Streit um die Finanzen",
+    "zum Jahresende",
+    "auf einem Parteitag in Leipzig",
+]
+_NAMES = ["Müller", "Schmidt", "Weber", "Fischer", "Wagner", "Becker", "Hoffmann"]
+_FIRST = ["Anna", "Jonas", "Lena", "Paul", "Miriam", "Felix", "Sophie"]
+_JUDGEMENTS = ["notwendig", "falsch", "überfällig", "ein Fehler", "kaum bezahlbar"]
+
+
+def _sentence(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.15:
+        thing = rng.choice(_OBJECTS)
+        return (
+            f"„{thing[0].upper()}{thing[1:]} ist {rng.choice(_JUDGEMENTS)}“, sagte "
+            f"{rng.choice(_NAMES)} {rng.choice(_WHEN)}."
+        )
+    if roll < 0.25:
+        return (
+            f"Laut einer Umfrage sind {rng.randint(12, 88)} Prozent der Bürger "
+            f"{rng.choice(['dafür', 'dagegen', 'unentschieden'])}."
+        )
+    if roll < 0.32:
+        return (
+            f"Ob {rng.choice(_OBJECTS)} bis {rng.randint(2027, 2035)} kommt, ist offen."
+        )
+    return (
+        f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_WHEN)} "
+        f"{rng.choice(_OBJECTS)}."
+    )
+
+
+def german_article(rng: random.Random, *, number: int, segments: int) -> dict[str, str]:
+    """One article as a JSONL row: title + byline + (segments - 2) sentences.
+
+    The generated sentences avoid abbreviations, so the segmenter returns exactly
+    ``segments`` segments (the bench reports the count it actually got).
+    """
+    title = f"{rng.choice(_SUBJECTS)} streitet über {rng.choice(_OBJECTS)} ({number})"
+    byline = f"Von {rng.choice(_FIRST)} {rng.choice(_NAMES)}"
+    paragraphs = []
+    left = max(segments - 2, 1)
+    while left > 0:
+        size = min(left, rng.randint(3, 6))
+        paragraphs.append(" ".join(_sentence(rng) for _ in range(size)))
+        left -= size
+    return {"title": title, "text": f"{byline}\n\n" + "\n\n".join(paragraphs)}
+
+
+def corpus_files(config: BenchConfig) -> Iterator[tuple[str, bytes]]:
+    rng = random.Random(config.seed)
+    for first in range(0, config.articles, config.articles_per_file):
+        rows = [
+            german_article(rng, number=number, segments=config.segments_per_article)
+            for number in range(
+                first, min(first + config.articles_per_file, config.articles)
+            )
+        ]
+        data = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows) + "\n"
+        yield f"bench-{first // config.articles_per_file:05d}.jsonl", data.encode()
+
+
+# ---------------------------------------------------------------------------
+# The scratch project
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Scratch:
+    project: Project
+    annotators: list
+    reviewer: object
+    manager: object
+    limit_user: object
+    session_keys: list[str] = field(default_factory=list)
+
+    @property
+    def users(self) -> list:
+        return [*self.annotators, self.reviewer, self.manager, self.limit_user]
+
+
+def create_scratch(config: BenchConfig) -> Scratch:
+    tag = SCRATCH_PREFIX + secrets.token_hex(4)
+    project = services.create_project(
+        name=f"Bench {tag}",
+        slug=tag,
+        description="Scratch project of manage.py bench; removed when the bench ends.",
+        stance_targets=SEED_STANCE_TARGETS,
+    )
+    user_model = get_user_model()
+
+    def member(name: str, role: str):
+        user = user_model(username=f"{tag}-{name}")
+        user.set_unusable_password()
+        user.save()
+        Membership.objects.create(project=project, user=user, role=role)
+        return user
+
+    annotators = [member(f"a{n + 1}", Role.ANNOTATOR) for n in range(config.annotators)]
+    return Scratch(
+        project=project,
+        annotators=annotators,
+        reviewer=member("reviewer", Role.REVIEWER),
+        manager=member("manager", Role.MANAGER),
+        limit_user=member("limit", Role.ANNOTATOR),
+    )
+
+
+def remove_scratch(scratch: Scratch) -> None:
+    """Delete the scratch project, its users and their sessions.
+
+    ORM deletion would load 300,000 annotations into memory and write a
+    historical row for each (django-simple-history's post_delete), so rows are
+    deleted with one SQL statement per table, children first, following every
+    relation the models declare (also those other modules add later).
+    """
+    user_ids = [user.pk for user in scratch.users]
+    with transaction.atomic():
+        _delete_rows(Project, "id = %s", [scratch.project.pk], path=())
+        placeholders = ", ".join(["%s"] * len(user_ids))
+        _delete_rows(get_user_model(), f"id IN ({placeholders})", user_ids, path=())
+        Session.objects.filter(session_key__in=scratch.session_keys).delete()
+
+
+def remove_leftovers() -> list[str]:
+    """Remove scratch projects of earlier runs that were killed before cleaning up."""
+    removed = []
+    for project in Project.objects.filter(slug__startswith=SCRATCH_PREFIX):
+        remove_project(project, user_prefix=project.slug + "-")
+        removed.append(project.slug)
+    return removed
+
+
+def remove_project(project: Project, *, user_prefix: str) -> None:
+    """Delete a generated project and the users whose names start with the prefix."""
+    user_model = get_user_model()
+    ids = list(
+        user_model.objects.filter(username__startswith=user_prefix).values_list(
+            "pk", flat=True
+        )
+    )
+    with transaction.atomic():
+        _delete_rows(Project, "id = %s", [project.pk], path=())
+        if ids:
+            placeholders = ", ".join(["%s"] * len(ids))
+            _delete_rows(user_model, f"id IN ({placeholders})", ids, path=())
+
+
+def _delete_rows(model, condition: str, params: list, *, path: tuple) -> None:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    selection = f"SELECT {quote(model._meta.pk.column)} FROM {table} WHERE {condition}"
+    for relation in model._meta.get_fields(include_hidden=True):
+        if not (relation.auto_created and not relation.concrete):
+            continue
+        if not (relation.one_to_many or relation.one_to_one):
+            continue
+        child = relation.related_model
+        if child in path or child is model:
+            continue
+        column = quote(relation.field.column)
+        child_condition = f"{column} IN ({selection})"
+        if relation.on_delete is models.SET_NULL:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {quote(child._meta.db_table)} SET {column} = NULL "  # noqa: S608
+                    f"WHERE {child_condition}",
+                    params,
+                )
+            continue
+        # CASCADE children, PROTECT ones (empty by now: their parents went
+        # first) and DO_NOTHING ones (the historical rows) all go.
+        _delete_rows(child, child_condition, params, path=(*path, model))
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE {condition}", params)  # noqa: S608
+
+
+# ---------------------------------------------------------------------------
+# Corpus
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LabelChoice:
+    claim_dimension: Dimension
+    frames_dimension: Dimension
+    claims: list[Label]
+    frames: list[Label]
+
+    @classmethod
+    def for_project(cls, project: Project) -> LabelChoice:
+        labels = list(
+            Label.objects.filter(
+                dimension__scheme=project.scheme,
+                dimension__code__in=["claim", "frames"],
+                active=True,
+            ).select_related("dimension")
+        )
+        claims = [label for label in labels if label.dimension.code == "claim"]
+        frames = [label for label in labels if label.dimension.code == "frames"]
+        return cls(claims[0].dimension, frames[0].dimension, claims, frames)
+
+    def pick(self, rng: random.Random, segment_id: int, annotator_number: int):
+        """Labels of one annotator for one segment: annotators mostly agree.
+
+        Returns the ``AnnotationInput`` and the ``chosen`` triples that
+        ``services.annotation_values`` turns into the snapshot.
+        """
+        truth = random.Random(segment_id)
+        claim = truth.choice(self.claims)
+        frame = truth.choice(self.frames)
+        if rng.random() > 0.75:
+            claim = rng.choice(self.claims)
+        if rng.random() > 0.7:
+            frame = rng.choice(self.frames)
+        frames = [frame]
+        if rng.random() < 0.4:
+            second = rng.choice(self.frames)
+            if second != frame:
+                frames.append(second)
+        payload = services.AnnotationInput(
+            labels={"claim": (claim.code,), "frames": tuple(f.code for f in frames)},
+            primary={"frames": frame.code},
+            time_spent_ms=rng.randint(1500, 30000),
+        )
+        chosen = [(self.claim_dimension, claim, False)] + [
+            (self.frames_dimension, label, label == frame) for label in frames
+        ]
+        return payload, chosen
+
+
+def import_corpus(
+    config: BenchConfig, scratch: Scratch, log: Callable[[str], None]
+) -> dict:
+    files = list(corpus_files(config))  # generated before the clock starts
+    articles = segments = 0
+    elapsed = 0.0
+    for name, data in files:
+        start = time.perf_counter()
+        result = services.import_file(project=scratch.project, name=name, data=data)
+        elapsed += time.perf_counter() - start
+        if not result.ok:
+            raise RuntimeError(f"bench import failed: {result.error}")
+        articles += result.articles
+        segments += result.segments
+    log(f"imported {articles:,} articles, {segments:,} segments in {elapsed:.1f} s")
+    return {
+        "files": len(files),
+        "articles": articles,
+        "segments": segments,
+        "seconds": elapsed,
+    }
+
+
+def _segments_by_article(project: Project) -> dict[int, list[int]]:
+    by_article: dict[int, list[int]] = {}
+    rows = (
+        Segment.objects.filter(article__project=project, kind__in=ANNOTATABLE_KINDS)
+        .order_by("article_id", "position")
+        .values_list("article_id", "id")
+    )
+    for article_id, segment_id in rows.iterator(chunk_size=10_000):
+        by_article.setdefault(article_id, []).append(segment_id)
+    return by_article
+
+
+def sample_saves(
+    config: BenchConfig,
+    scratch: Scratch,
+    by_article: dict[int, list[int]],
+    choice: LabelChoice,
+) -> tuple[list[float], set[tuple[int, int]]]:
+    """Real ``save_annotation`` calls, one at a time; returns per-call seconds."""
+    rng = random.Random(config.seed + 1)
+    wanted = min(
+        config.save_sample, sum(map(len, by_article.values())) * len(scratch.annotators)
+    )
+    pairs: list[tuple[int, int]] = []  # (annotator number, segment id)
+    for segment_ids in by_article.values():
+        for segment_id in segment_ids:
+            for number in range(len(scratch.annotators)):
+                pairs.append((number, segment_id))
+                if len(pairs) >= wanted:
+                    break
+            if len(pairs) >= wanted:
+                break
+        if len(pairs) >= wanted:
+            break
+    segments = Segment.objects.select_related("article__project").in_bulk(
+        [segment_id for _, segment_id in pairs]
+    )
+    timings = []
+    for number, segment_id in pairs:
+        payload, _ = choice.pick(rng, segment_id, number)
+        start = time.perf_counter()
+        services.save_annotation(
+            segment=segments[segment_id],
+            annotator=scratch.annotators[number],
+            payload=payload,
+            expected_revision=None,
+        )
+        timings.append(time.perf_counter() - start)
+    return timings, {(number, segment_id) for number, segment_id in pairs}
+
+
+def bulk_fill(
+    config: BenchConfig,
+    scratch: Scratch,
+    by_article: dict[int, list[int]],
+    choice: LabelChoice,
+    done: set[tuple[int, int]],
+) -> int:
+    """Write the remaining annotations in bulk: the same rows save_annotation writes."""
+    rng = random.Random(config.seed + 2)
+    written = 0
+    article_ids = list(by_article)
+    for first in range(0, len(article_ids), 40):
+        annotations: list[Annotation] = []
+        chosen_rows: list[list] = []
+        for article_id in article_ids[first : first + 40]:
+            for segment_id in by_article[article_id]:
+                for number, user in enumerate(scratch.annotators):
+                    if (number, segment_id) in done:
+                        continue
+                    payload, chosen = choice.pick(rng, segment_id, number)
+                    annotations.append(
+                        Annotation(
+                            segment_id=segment_id,
+                            article_id=article_id,
+                            annotator=user,
+                            values=services.annotation_values(
+                                payload, chosen, [], [], {}
+                            ),
+                            time_spent_ms=payload.time_spent_ms,
+                        )
+                    )
+                    chosen_rows.append(chosen)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                _copy_annotations(annotations, chosen_rows)
+            else:
+                _insert_annotations(annotations, chosen_rows)
+        written += len(annotations)
+    return written
+
+
+def _insert_annotations(annotations: list[Annotation], chosen_rows: list[list]) -> None:
+    """The ORM's bulk path (any database)."""
+    stored = bulk_create_with_history(annotations, Annotation, batch_size=2000)
+    AnnotationLabel.objects.bulk_create(
+        (
+            AnnotationLabel(
+                annotation_id=annotation.pk,
+                dimension=dimension,
+                label=label,
+                is_primary=is_primary,
+            )
+            for annotation, chosen in zip(stored, chosen_rows, strict=True)
+            for dimension, label, is_primary in chosen
+        ),
+        batch_size=5000,
+    )
+
+
+def _copy_annotations(annotations: list[Annotation], chosen_rows: list[list]) -> None:
+    """The same rows as ``_insert_annotations`` through PostgreSQL's COPY.
+
+    Five times faster than ``bulk_create``, whose per-object model and value
+    preparation dominates at 300,000 rows. Ids come from the tables' own
+    sequences first, so the label and history rows can point at them.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+            "FROM generate_series(1, %s)",
+            [Annotation._meta.db_table, len(annotations)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    now = timezone.now()
+    for annotation, pk in zip(annotations, ids, strict=True):
+        annotation.pk = pk
+        annotation.created_at = annotation.updated_at = now
+    _copy(Annotation, [vars(annotation) for annotation in annotations])
+    history = [
+        {
+            **vars(annotation),
+            "history_date": now,
+            "history_type": "+",
+            "history_change_reason": None,
+            "history_user_id": None,
+        }
+        for annotation in annotations
+    ]
+    _copy(Annotation.history.model, history)
+    _copy(
+        AnnotationLabel,
+        [
+            {
+                "annotation_id": annotation.pk,
+                "dimension_id": dimension.pk,
+                "label_id": label.pk,
+                "is_primary": is_primary,
+            }
+            for annotation, chosen in zip(annotations, chosen_rows, strict=True)
+            for dimension, label, is_primary in chosen
+        ],
+    )
+
+
+def _copy(model, rows: list[dict]) -> None:
+    """COPY rows given as {attname: value}; fields not given get the column default."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if f.attname in rows[0]]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    database = connections[connection.alias]  # the wrapper, not the proxy
+    with database.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [f.get_db_prep_save(row[f.attname], database) for f in fields]
+            )
+
+
+def assign_all(scratch: Scratch) -> int:
+    """Every annotator has every article in the queue (each labels every segment)."""
+    article_ids = list(
+        Article.objects.filter(project=scratch.project)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    rows = [
+        Assignment(
+            article_id=article_id,
+            annotator=user,
+            position=position,
+            assigned_by=scratch.manager,
+        )
+        for user in scratch.annotators
+        for position, article_id in enumerate(article_ids)
+    ]
+    Assignment.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def analyze_tables() -> None:
+    """Fresh planner statistics, as autovacuum would have them minutes after a load."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+# ---------------------------------------------------------------------------
+# Pages
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    data: dict | None = None
+    headers: dict = field(default_factory=dict)
+    expect: tuple[int, ...] = (200,)
+    # Called with the response (outside the timing), e.g. to note a new revision.
+    after: Callable[[object], None] | None = None
+
+
+@dataclass
+class PageSpec:
+    key: str
+    title: str
+    budget_p95_ms: float | None
+    user: Callable[[Scratch, random.Random], object]
+    call: Callable[[BenchContext, object, random.Random], Call | None]
+    writes: bool = False
+    # Pages that compute over the whole project take seconds: fewer samples.
+    max_samples: int | None = None
+
+
+@dataclass
+class BenchContext:
+    scratch: Scratch
+    by_article: dict[int, list[int]]
+    choice: LabelChoice
+    all_segment_ids: list[int] = field(default_factory=list)
+    article_ids: list[int] = field(default_factory=list)
+    positions: dict[int, int] = field(default_factory=dict)
+    revisions: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+def _url(name: str, *args) -> str | None:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _annotator(scratch: Scratch, rng: random.Random):
+    return rng.choice(scratch.annotators)
+
+
+def _random_segment(ctx: BenchContext, rng: random.Random) -> tuple[int, int, int]:
+    """(article id, segment id, position) of a random annotatable segment."""
+    article_id = rng.choice(ctx.article_ids)
+    segment_id = rng.choice(ctx.by_article[article_id])
+    return article_id, segment_id, ctx.positions[segment_id]
+
+
+def _annotate_page(ctx: BenchContext, user, rng: random.Random) -> Call | None:
+    """The annotate screen opened on a random segment of a random article."""
+    article_id, _, position = _random_segment(ctx, rng)
+    path = _url("annotations:annotate_segment", article_id, position)
+    return Call("GET", path) if path else None
+
+
+def _save(ctx: BenchContext, user, rng: random.Random) -> Call | None:
+    """What annotate.js posts: the form fields, JSON answer, expected revision."""
+    article_id, segment_id, position = _random_segment(ctx, rng)
+    path = _url("annotations:save_annotation", article_id, position)
+    if path is None:
+        return None
+    number = ctx.scratch.annotators.index(user)
+    payload, _ = ctx.choice.pick(rng, segment_id, number)
+    key = (user.pk, segment_id)
+    data = {f"dim-{code}": list(codes) for code, codes in payload.labels.items()}
+    data.update({f"primary-{code}": label for code, label in payload.primary.items()})
+    data.update(
+        revision=str(ctx.revisions.get(key, 1)),
+        time_spent_ms=str(payload.time_spent_ms),
+        go="next",
+    )
+
+    def note_revision(response) -> None:
+        ctx.revisions[key] = response.json()["revision"]
+
+    return Call(
+        "POST", path, data, headers={"Accept": "application/json"}, after=note_revision
+    )
+
+
+def _reviewer(scratch: Scratch, rng: random.Random):
+    return scratch.reviewer
+
+
+def _review(ctx: BenchContext, user, rng: random.Random) -> Call | None:
+    """The review screen of a random article: every annotator's labels side by side."""
+    path = _url("annotations:review", rng.choice(ctx.article_ids))
+    return Call("GET", path) if path else None
+
+
+def _agreement_page(ctx: BenchContext, user, rng: random.Random) -> Call | None:
+    path = _url("annotations:team_agreement", ctx.scratch.project.slug)
+    return Call("GET", path) if path else None
+
+
+def _work_list(ctx: BenchContext, user, rng: random.Random) -> Call | None:
+    path = _url("annotations:work_list")
+    return Call("GET", path) if path else None
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("annotate_page", "Annotate page", 25, _annotator, _annotate_page),
+    PageSpec("save", "Annotation save (POST)", 20, _annotator, _save, writes=True),
+    PageSpec("work_list", "Work list page", 50, _annotator, _work_list),
+    PageSpec("review", "Review screen", 50, _reviewer, _review),
+    PageSpec(
+        "agreement_page",
+        "Agreement page",
+        None,
+        _reviewer,
+        _agreement_page,
+        max_samples=10,
+    ),
+]
+
+
+class Clients:
+    """One logged-in test client per user; session keys are kept for cleanup."""
+
+    def __init__(self, scratch: Scratch) -> None:
+        self.scratch = scratch
+        self.by_user: dict[int, Client] = {}
+
+    def __call__(self, user) -> Client:
+        client = self.by_user.get(user.pk)
+        if client is None:
+            client = Client()
+            client.force_login(user)
+            self.scratch.session_keys.append(client.session.session_key)
+            self.by_user[user.pk] = client
+        return client
+
+
+def _send(client: Client, call: Call):
+    if call.method == "GET":
+        response = client.get(call.path, secure=True, headers=call.headers)
+    else:
+        response = client.post(
+            call.path, call.data or {}, secure=True, headers=call.headers
+        )
+    if response.status_code not in call.expect:
+        raise RuntimeError(
+            f"{call.method} {call.path} answered {response.status_code}, "
+            f"expected {call.expect}: {response.content[:300]!r}"
+        )
+    return response
+
+
+def _finish(call: Call, response) -> None:
+    if call.after is not None:
+        call.after(response)
+
+
+def time_calls(
+    clients: Clients,
+    make: Callable[[random.Random], tuple[object, Call]],
+    *,
+    samples: int,
+    warmup: int,
+    seed: int,
+    max_seconds: float = PAGE_SECONDS,
+) -> tuple[list[float], int]:
+    """Send warm-up calls under query capture (the count), then timed ones.
+
+    Stops early (with at least ``MIN_SAMPLES``) when a page is so slow that the
+    samples would take longer than ``max_seconds``; the figure says how many.
+    """
+    rng = random.Random(seed)
+    warm_until = time.perf_counter() + max_seconds / 3
+    queries = 0
+    for number in range(warmup):
+        if number and time.perf_counter() > warm_until:
+            break
+        user, call = make(rng)
+        with CaptureQueriesContext(connection) as captured:
+            response = _send(clients(user), call)
+        _finish(call, response)
+        queries = max(queries, len(captured))
+    deadline = time.perf_counter() + max_seconds
+    timings = []
+    for _ in range(samples):
+        user, call = make(rng)
+        client = clients(user)
+        start = time.perf_counter()
+        response = _send(client, call)
+        timings.append(time.perf_counter() - start)
+        _finish(call, response)
+        if len(timings) >= MIN_SAMPLES and time.perf_counter() > deadline:
+            break
+    return timings, queries
+
+
+def limit_call(
+    ctx: BenchContext,
+    *,
+    reads: int,
+    insert: bool,
+    rng: random.Random,
+    fresh: Iterator[tuple[int, int]],
+) -> tuple[object, Call]:
+    ids = (
+        rng.sample(ctx.all_segment_ids, min(reads, 50, len(ctx.all_segment_ids)))
+        if reads
+        else []
+    )
+    data: dict = {"reads": str(reads), "id": [str(i) for i in ids]}
+    call = Call("POST", reverse("bench_limit"), data)
+    if insert:
+        segment_id, article_id = next(fresh)
+        data.update(insert="1", segment=str(segment_id), article=str(article_id))
+        user_id = ctx.scratch.limit_user.pk
+        table = connection.ops.quote_name(Annotation._meta.db_table)
+
+        def forget(response) -> None:
+            # Untimed: the row goes again, so the segment can be reused and the
+            # export sees only the corpus.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE segment_id = %s "  # noqa: S608
+                    "AND annotator_id = %s",
+                    [segment_id, user_id],
+                )
+
+        call.after = forget
+    return ctx.scratch.limit_user, call
+
+
+def measure_page(
+    spec: PageSpec,
+    ctx: BenchContext,
+    clients: Clients,
+    config: BenchConfig,
+    baseline_queries: int,
+    fresh: Iterator[tuple[int, int]],
+    log: Callable[[str], None],
+) -> Figure:
+    figure = Figure(key=spec.key, title=spec.title, unit="ms")
+    if spec.budget_p95_ms is not None:
+        figure.budget = f"p95 <= {spec.budget_p95_ms:g} ms"
+    probe = spec.call(ctx, spec.user(ctx.scratch, random.Random(0)), random.Random(0))
+    if probe is None:
+        figure.note = "page not available (URL not in annotations/urls.py yet)"
+        log(f"{spec.title}: skipped, {figure.note}")
+        return figure
+
+    def make(rng: random.Random):
+        user = spec.user(ctx.scratch, rng)
+        return user, spec.call(ctx, user, rng)
+
+    seed = sum(map(ord, spec.key))
+    samples = min(config.requests, spec.max_samples or config.requests)
+    warmup = min(config.warmup, max(samples // 5, 1))
+    timings, queries = time_calls(
+        clients, make, samples=samples, warmup=warmup, seed=seed
+    )
+    figure.queries = queries
+    figure.p50, figure.p95, figure.p99 = _ms_percentiles(timings)
+    figure.value = figure.p95
+    reads = max(queries - baseline_queries - (1 if spec.writes else 0), 0)
+    limit_timings, _ = time_calls(
+        clients,
+        lambda rng: limit_call(
+            ctx, reads=reads, insert=spec.writes, rng=rng, fresh=fresh
+        ),
+        samples=config.requests,
+        warmup=config.warmup,
+        seed=seed,
+    )
+    figure.limit_p50, figure.limit_p95, figure.limit_p99 = _ms_percentiles(
+        limit_timings
+    )
+    figure.limit = figure.limit_p95
+    figure.ratio = round(figure.p95 / figure.limit_p95, 2) if figure.limit_p95 else None
+    if spec.budget_p95_ms is not None:
+        figure.met = figure.p95 <= spec.budget_p95_ms
+    figure.note = (
+        f"{len(timings)} samples; limit: {reads} PK reads"
+        + (" + 1 INSERT" if spec.writes else "")
+        + f" (+{baseline_queries} session/user queries)"
+    )
+    log(
+        f"{spec.title}: p50/p95/p99 {figure.p50}/{figure.p95}/{figure.p99} ms, "
+        f"{queries} queries; limit p95 {figure.limit_p95} ms"
+    )
+    return figure
+
+
+def fresh_segments(ctx: BenchContext) -> Iterator[tuple[int, int]]:
+    """Segments for the limit view's INSERT, round and round (each row is deleted
+    again after its request)."""
+    pairs = [
+        (segment_id, article_id)
+        for article_id, segment_ids in ctx.by_article.items()
+        for segment_id in segment_ids
+    ]
+    return itertools.cycle(pairs)
+
+
+# ---------------------------------------------------------------------------
+# Export and agreement
+# ---------------------------------------------------------------------------
+
+
+def export_once(project: Project, fmt: str) -> tuple[int, int, float]:
+    """One whole export through ``exporting`` as the download view streams it.
+
+    Returns (rows, bytes, seconds); the chunks are counted and dropped, as a
+    socket would take them.
+    """
+    options = exporting.ExportOptions()
+    start = time.perf_counter()
+    plan = exporting.build_plan(project, options)
+    rows = 0
+
+    def counted(source: Iterable) -> Iterator:
+        nonlocal rows
+        for row in source:
+            rows += 1
+            yield row
+
+    size = 0
+    shaped = exporting.export_rows(project, options, plan=plan)
+    for chunk in export.write_chunks(plan, counted(shaped), fmt=fmt):
+        size += len(chunk)
+    return rows, size, time.perf_counter() - start
+
+
+def export_limit(project: Project) -> tuple[int, float]:
+    """Rows/s of the export's own SELECT run raw: the same SQL through a server-side
+    cursor, rows fetched and dropped; no model, no shaping, no writing."""
+    queryset = exporting.annotations_for_export(
+        project, exporting.ExportOptions(), with_segment=True
+    )
+    sql, params = queryset.query.sql_with_params()
+    rows = 0
+    start = time.perf_counter()
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(exporting.FETCH_CHUNK):
+            rows += len(batch)
+    return rows, time.perf_counter() - start
+
+
+def measure_exports(project: Project, log: Callable[[str], None]) -> list[Figure]:
+    """CSV and JSONL throughput next to the raw SELECT; peak memory in a second run
+    under tracemalloc (which slows Python down, so it is not timed)."""
+    limit_rows, limit_seconds = export_limit(project)
+    limit_rate = limit_rows / limit_seconds
+    log(f"raw SELECT of {limit_rows:,} export rows: {limit_rate:,.0f} rows/s")
+    figures = []
+    for fmt in ("csv", "jsonl"):
+        rows, size, seconds = export_once(project, fmt)
+        with peak_memory() as memory:
+            export_once(project, fmt)
+        rate = rows / seconds
+        ratio = round(limit_rate / rate, 2)
+        figure = Figure(
+            key=f"export_{fmt}",
+            title=f"Export {fmt.upper()} (annotations)",
+            unit="rows/s",
+            value=round(rate),
+            limit=round(limit_rate),
+            ratio=ratio,
+            budget=">= 100,000 rows/s, within 3x",
+            met=rate >= 100_000 and ratio <= 3,
+            peak_memory_mb=memory["peak_mb"],
+            note=f"{rows:,} rows, {size / 2**20:,.1f} MiB in {seconds:.1f} s",
+        )
+        figures.append(figure)
+        log(
+            f"export {fmt}: {rate:,.0f} rows/s ({rows:,} rows), "
+            f"peak {memory['peak_mb']} MiB"
+        )
+    return figures
+
+
+def measure_agreement(project: Project) -> tuple[float, int]:
+    """``team.project_agreement``, what the agreement page computes: load every
+    rating (one streamed query) and compute every dimension's report."""
+    start = time.perf_counter()
+    result = team.project_agreement(project)
+    return time.perf_counter() - start, result.n_annotations
+
+
+@contextlib.contextmanager
+def peak_memory() -> Iterator[dict]:
+    """Peak Python heap allocated inside the block (tracemalloc), in MiB."""
+    box: dict = {}
+    tracemalloc.start()
+    try:
+        yield box
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        box["peak_mb"] = round(peak / 2**20, 2)
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+
+def environment() -> dict:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+        else:
+            cursor.execute("SELECT sqlite_version()")
+        version = cursor.fetchone()[0]
+    return {
+        "database": f"{connection.vendor} {version}",
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "debug": settings.DEBUG,
+    }
+
+
+def run(config: BenchConfig, *, log: Callable[[str], None]) -> BenchResult:
+    result = BenchResult(config=asdict(config), environment=environment())
+    scratch = create_scratch(config)
+    log(f"scratch project {scratch.project.slug} on {result.environment['database']}")
+    overrides = {"ROOT_URLCONF": BENCH_URLCONF, "ALLOWED_HOSTS": ["testserver"]}
+    if _manifest_missing():
+        # DEBUG off without collectstatic: every {% static %} would raise. Plain
+        # storage renders the same pages; `make bench` runs collectstatic first.
+        overrides["STORAGES"] = {
+            **settings.STORAGES,
+            "staticfiles": {
+                "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+            },
+        }
+        result.notes.append("no collectstatic manifest: pages used plain static URLs")
+    try:
+        with override_settings(**overrides):
+            _measure_all(config, scratch, result, log)
+    finally:
+        if config.keep:
+            log(f"kept scratch project {scratch.project.slug} (--keep)")
+            result.notes.append(f"scratch project {scratch.project.slug} kept")
+        else:
+            start = time.perf_counter()
+            remove_scratch(scratch)
+            log(f"removed scratch project in {time.perf_counter() - start:.1f} s")
+    return result
+
+
+def _manifest_missing() -> bool:
+    storage = storages["staticfiles"]
+    if not isinstance(storage, ManifestFilesMixin):
+        return False
+    return not storage.exists(storage.manifest_name)
+
+
+def _measure_all(
+    config: BenchConfig,
+    scratch: Scratch,
+    result: BenchResult,
+    log: Callable[[str], None],
+) -> None:
+    imported = import_corpus(config, scratch, log)
+    figures = result.figures
+    rate = imported["segments"] / imported["seconds"]
+    figures.append(
+        Figure(
+            key="import",
+            title="Import (parse + segment + store)",
+            unit="segments/s",
+            value=round(rate),
+            budget=">= 5,000 segments/s",
+            met=rate >= 5000,
+            note=f"{imported['files']} JSONL files, "
+            f"{config.articles_per_file} articles each",
+        )
+    )
+    by_article = _segments_by_article(scratch.project)
+    choice = LabelChoice.for_project(scratch.project)
+    timings, done = sample_saves(config, scratch, by_article, choice)
+    save_rate = len(timings) / sum(timings)
+    p50, p95, p99 = _ms_percentiles(timings)
+    figures.append(
+        Figure(
+            key="save_throughput",
+            title="Annotation save (services.save_annotation)",
+            unit="saves/s",
+            value=round(save_rate),
+            p50=p50,
+            p95=p95,
+            p99=p99,
+            note=f"{len(timings)} real calls, one at a time",
+        )
+    )
+    log(f"save_annotation: {save_rate:.0f} saves/s over {len(timings)} calls")
+    start = time.perf_counter()
+    bulk = bulk_fill(config, scratch, by_article, choice, done)
+    bulk_seconds = time.perf_counter() - start
+    log(f"bulk path: {bulk:,} annotations in {bulk_seconds:.1f} s")
+    assignments = assign_all(scratch)
+    analyze_tables()
+    total_segments = sum(map(len, by_article.values()))
+    result.corpus = {
+        "articles": imported["articles"],
+        "segments": imported["segments"],
+        "annotatable_segments": total_segments,
+        "annotators": config.annotators,
+        "annotations": len(done) + bulk,
+        "annotations_by_save_annotation": len(done),
+        "annotations_by_bulk_path": bulk,
+        "bulk_path_seconds": round(bulk_seconds, 1),
+        "assignments": assignments,
+    }
+    result.notes.append(
+        f"{len(done):,} annotations were written by services.save_annotation, "
+        f"{bulk:,} by the bulk path (same rows: Annotation + values snapshot, "
+        "historical row, AnnotationLabel rows)"
+    )
+
+    ctx = BenchContext(
+        scratch=scratch,
+        by_article=by_article,
+        choice=choice,
+        all_segment_ids=[sid for ids in by_article.values() for sid in ids],
+        article_ids=list(by_article),
+        positions=dict(
+            Segment.objects.filter(article__project=scratch.project).values_list(
+                "id", "position"
+            )
+        ),
+    )
+    clients = Clients(scratch)
+    fresh = fresh_segments(ctx)
+    baseline = _baseline_queries(ctx, clients, fresh)
+    for spec in PAGES:
+        figures.append(measure_page(spec, ctx, clients, config, baseline, fresh, log))
+
+    figures.extend(measure_exports(scratch.project, log))
+
+    seconds, count = measure_agreement(scratch.project)
+    figures.append(
+        Figure(
+            key="agreement",
+            title="Agreement, whole project (claim + frames)",
+            unit="s",
+            value=round(seconds, 2),
+            budget="<= 5 s",
+            met=seconds <= 5,
+            note=f"team.project_agreement over {count:,} annotations",
+        )
+    )
+    log(f"agreement: {seconds:.2f} s")
+
+
+def _baseline_queries(ctx: BenchContext, clients: Clients, fresh) -> int:
+    user, call = limit_call(
+        ctx, reads=0, insert=False, rng=random.Random(0), fresh=fresh
+    )
+    with CaptureQueriesContext(connection) as captured:
+        _send(clients(user), call)
+    return len(captured)
+
+
+# ---------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    text = (
+        f"{value:,.0f}"
+        if abs(value) >= 100
+        else f"{value:,.2f}".rstrip("0").rstrip(".")
+    )
+    return f"{text} {unit}".strip()
+
+
+def table(result: BenchResult) -> str:
+    header = ("Figure", "Value", "Limit", "Ratio", "Budget", "Met", "Queries")
+    rows = [header]
+    for figure in result.figures:
+        if figure.unit == "ms" and figure.p95 is not None:
+            value = f"{figure.p50:g} / {figure.p95:g} / {figure.p99:g} ms"
+            limit = (
+                f"{figure.limit_p50:g} / {figure.limit_p95:g} / {figure.limit_p99:g} ms"
+            )
+        else:
+            value = _fmt(figure.value, figure.unit)
+            limit = _fmt(figure.limit, figure.unit)
+            if figure.peak_memory_mb is not None:
+                value += f", peak {figure.peak_memory_mb:g} MiB"
+        rows.append(
+            (
+                figure.title,
+                value if figure.value is not None else "n/a",
+                limit,
+                "-" if figure.ratio is None else f"{figure.ratio:g}x",
+                figure.budget or "-",
+                {True: "yes", False: "NO", None: "-"}[figure.met],
+                "-" if figure.queries is None else str(figure.queries),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for number, row in enumerate(rows):
+        lines.append(
+            "  ".join(
+                cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+            )
+        )
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    corpus = result.corpus
+    if corpus:
+        lines.insert(
+            0,
+            f"Corpus: {corpus['articles']:,} articles, "
+            f"{corpus['segments']:,} segments, {corpus['annotations']:,} annotations "
+            f"by {corpus['annotators']} annotators "
+            f"({corpus['annotations_by_save_annotation']:,} via save_annotation, "
+            f"{corpus['annotations_by_bulk_path']:,} via the bulk path); "
+            f"{result.environment['database']}, {result.environment['cpus']} CPUs. "
+            "Latency: p50 / p95 / p99; limit = minimal view with the same DB reads.",
+        )
+    return "\n".join(lines)

@@ -1,0 +1,369 @@
+"""python manage.py bench_export [--rows 10000,100000,1000000] [--output /dev/null]"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from annotations import default_scheme, export, exporting, services
+from annotations.models import (
+    Annotation,
+    AnnotationLabel,
+    Article,
+    Attribution,
+    Membership,
+    Project,
+    Segment,
+    StanceEntry,
+)
+
+SEGMENTS_PER_ARTICLE = 50
+ANNOTATORS = 2
+SLUG_PREFIX = "bench-export-"
+USER_PREFIX = "bench_export_"
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure the export: for each row count, build a scratch project with that "
+        "many synthetic annotations (bulk inserts, no real saves), export it as CSV "
+        "and JSONL through the same code path as export_annotations, report rows/s "
+        "and the tracemalloc peak of the export loop, then delete the scratch data."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--rows",
+            default="10000,100000,1000000",
+            help="comma-separated annotation row counts",
+        )
+        parser.add_argument(
+            "--output",
+            default=os.devnull,
+            help="where the export goes (default: /dev/null)",
+        )
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=1,
+            help="timed runs per format; the best is reported",
+        )
+        parser.add_argument(
+            "--json", type=Path, dest="json_path", help="also write the results here"
+        )
+        parser.add_argument(
+            "--keep",
+            action="store_true",
+            help="keep the scratch project (for inspection)",
+        )
+
+    def handle(
+        self,
+        *args,
+        rows: str,
+        output: str,
+        repeat: int,
+        json_path: Path | None,
+        keep: bool,
+        **options,
+    ) -> None:
+        try:
+            sizes = [int(part) for part in rows.split(",") if part.strip()]
+        except ValueError:
+            raise CommandError(
+                f"--rows takes whole numbers, e.g. 10000,100000; got {rows!r}"
+            ) from None
+        if not sizes or min(sizes) < ANNOTATORS * SEGMENTS_PER_ARTICLE:
+            raise CommandError(
+                f"each row count must be at least {ANNOTATORS * SEGMENTS_PER_ARTICLE}"
+            )
+        vendor = connection.vendor
+        results = []
+        self.stdout.write(f"database: {vendor}; output: {output}")
+        self.stdout.write(
+            f"{'rows':>9} {'format':>6} {'build s':>8} {'export s':>9} "
+            f"{'rows/s':>9} {'rows/cpu-s':>10} {'peak MB':>8} {'load':>5}"
+        )
+        for size in sizes:
+            started = time.perf_counter()
+            project = build_scratch(size)
+            build_seconds = time.perf_counter() - started
+            try:
+                for fmt in export.FORMATS:
+                    measured = measure(project, fmt, output, repeat=repeat)
+                    if measured["rows"] != size:
+                        raise CommandError(
+                            f"exported {measured['rows']} rows, expected {size}"
+                        )
+                    result = {
+                        "database": vendor,
+                        "rows": size,
+                        "format": fmt,
+                        "build_seconds": round(build_seconds, 2),
+                        **measured,
+                    }
+                    results.append(result)
+                    self.stdout.write(
+                        f"{size:>9} {fmt:>6} {build_seconds:>8.1f} "
+                        f"{measured['seconds']:>9.2f} "
+                        f"{measured['rows_per_second']:>9,.0f} "
+                        f"{measured['rows_per_cpu_second']:>10,.0f} "
+                        f"{measured['peak_mb']:>8.1f} {measured['load_average']:>5.1f}"
+                    )
+            finally:
+                if not keep:
+                    remove_scratch(project)
+        if json_path:
+            json_path.write_text(json.dumps(results, indent=2) + "\n")
+        self.stdout.write(
+            self.style.SUCCESS(
+                "done; scratch data removed" if not keep else "done; scratch data kept"
+            )
+        )
+
+
+def measure(project: Project, fmt: str, output: str, *, repeat: int = 1) -> dict:
+    """Best-of-``repeat`` wall time without tracing, then one run under tracemalloc
+    for the peak of the export loop (tracing slows Python down, so it is timed
+    apart). Writes in chunks exactly as the command does. ``cpu_seconds`` is the
+    process's CPU time of the best run: on a shared machine the wall time also
+    measures the neighbours."""
+    options = exporting.ExportOptions()
+    best = best_cpu = None
+    rows = 0
+    for _ in range(max(repeat, 1)):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        rows = _run(project, options, fmt, output)
+        seconds = time.perf_counter() - started
+        if best is None or seconds < best:
+            best, best_cpu = seconds, time.process_time() - started_cpu
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        _run(project, options, fmt, output)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {
+        "rows": rows,
+        "seconds": round(best, 3),
+        "rows_per_second": round(rows / best) if best else 0,
+        "cpu_seconds": round(best_cpu, 3),
+        "rows_per_cpu_second": round(rows / best_cpu) if best_cpu else 0,
+        "peak_mb": round(peak / 2**20, 1),
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
+def _run(
+    project: Project, options: exporting.ExportOptions, fmt: str, output: str
+) -> int:
+    plan = exporting.build_plan(project, options)
+    counter = _Counter(exporting.export_rows(project, options, plan=plan))
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        for chunk in export.write_chunks(plan, counter, fmt=fmt, spreadsheet=True):
+            handle.write(chunk)
+    return counter.count
+
+
+class _Counter:
+    def __init__(self, rows) -> None:
+        self.rows, self.count = rows, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+# ---------------------------------------------------------------------------
+# Scratch data: bulk inserts, exact segment offsets, varied labels
+# ---------------------------------------------------------------------------
+
+CLAIMS = [code for code, *_ in default_scheme.CLAIM_LABELS]
+FRAMES = [code for code, *_ in default_scheme.FRAME_LABELS]
+TARGETS = [code for code, *_ in default_scheme.SEED_STANCE_TARGETS]
+WORDS = (
+    "Kreml",
+    "Kiew",
+    "Waffenruhe",
+    "Sicherheitsgarantien",
+    "Verhandlungen",
+    '"Frieden"',
+    "Sanktionen,",
+    "NATO",
+    "Donezk",
+    "Gespräche",
+    "=Risiko",
+    "-5 %",
+)
+
+
+def build_scratch(rows: int, *, seed: int = 7) -> Project:
+    """A project with ``rows`` annotations: 50 segments per article, 2 annotators."""
+    rng = random.Random(seed)
+    slug = f"{SLUG_PREFIX}{uuid.uuid4().hex[:8]}"
+    project = services.create_project(
+        name=f"Export benchmark {slug}",
+        slug=slug,
+        stance_targets=default_scheme.SEED_STANCE_TARGETS,
+    )
+    users = []
+    for number in range(ANNOTATORS):
+        user, _ = get_user_model().objects.get_or_create(
+            username=f"{USER_PREFIX}{number + 1}"
+        )
+        Membership.objects.get_or_create(project=project, user=user)
+        users.append(user)
+    per_article = SEGMENTS_PER_ARTICLE * ANNOTATORS
+    n_articles = rows // per_article
+    extra = rows - n_articles * per_article  # the remainder: one more short article
+    with transaction.atomic():
+        _insert(project, users, rng, n_articles, extra)
+    return project
+
+
+def _insert(
+    project: Project, users: list, rng: random.Random, n_articles: int, extra: int
+) -> None:
+    batch = 100  # articles per round trip
+    plans = [SEGMENTS_PER_ARTICLE] * n_articles
+    if extra:
+        plans.append((extra + ANNOTATORS - 1) // ANNOTATORS)
+    remaining = n_articles * SEGMENTS_PER_ARTICLE * ANNOTATORS + extra
+    for first in range(0, len(plans), batch):
+        articles, texts = [], []
+        for number in range(first, min(first + batch, len(plans))):
+            sentences = [
+                f"Satz {i} von Artikel {number}: "
+                + " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 18)))
+                + "."
+                for i in range(plans[number])
+            ]
+            text = " ".join(sentences)
+            texts.append(sentences)
+            articles.append(
+                Article(
+                    project=project,
+                    title=f"Artikel {number}",
+                    outlet="Bench",
+                    text=text,
+                    content_hash=hashlib.sha256(text.encode()).hexdigest(),
+                    segment_count=len(sentences),
+                    annotatable_count=len(sentences),
+                )
+            )
+        Article.objects.bulk_create(articles)
+        segments = []
+        for article, sentences in zip(articles, texts, strict=True):
+            start = 0
+            for position, sentence in enumerate(sentences):
+                segments.append(
+                    Segment(
+                        article=article,
+                        position=position,
+                        kind="sentence",
+                        paragraph=0,
+                        start=start,
+                        end=start + len(sentence),
+                        text=sentence,
+                    )
+                )
+                start += len(sentence) + 1
+        Segment.objects.bulk_create(segments, batch_size=5000)
+        annotations = []
+        for segment in segments:
+            for user in users:
+                if remaining == 0:
+                    break
+                remaining -= 1
+                annotations.append(
+                    Annotation(
+                        segment=segment,
+                        article_id=segment.article_id,
+                        annotator=user,
+                        values=_values(rng),
+                        time_spent_ms=rng.randint(500, 60000),
+                        unsure=rng.random() < 0.05,
+                        comment="" if rng.random() < 0.8 else "=Prüfen, bitte",
+                    )
+                )
+        Annotation.objects.bulk_create(annotations, batch_size=5000)
+
+
+def _values(rng: random.Random) -> dict:
+    frames = sorted(rng.sample(FRAMES, rng.randint(0, 3)))
+    attributions = []
+    if rng.random() < 0.4:
+        attributions.append(
+            {
+                "source_text": "Kreml-Sprecher Dmitri Peskow",
+                "source": "Dmitri Peskow",
+                "source_type": "person",
+                "form": rng.choice(["direct", "indirect"]),
+                "cue_text": "sagte",
+                "source_span": None,
+                "cue_spans": [],
+            }
+        )
+    stances = [
+        {"target": target, "polarity": rng.choice(["favor", "against"]), "holder": None}
+        for target in rng.sample(TARGETS, rng.randint(0, 2))
+    ]
+    if attributions and rng.random() < 0.5:
+        stances.append({"target": "usa", "polarity": "against", "holder": 0})
+    return {
+        "labels": {
+            "claim": [rng.choice(CLAIMS)],
+            **({"frames": frames} if frames else {}),
+        },
+        "primary": {"frames": frames[0]} if frames else {},
+        "attributions": attributions,
+        "stances": stances,
+        "unsure": False,
+        "comment": "",
+    }
+
+
+def remove_scratch(project: Project) -> None:
+    """Delete the scratch rows with plain DELETEs, children first.
+
+    ``QuerySet.delete()`` would load every annotation to run the cascade in Python
+    and let django-simple-history write a history row for each deleted one.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        articles = f"SELECT id FROM {Article._meta.db_table} WHERE project_id = %s"
+        annotations = (
+            f"SELECT id FROM {Annotation._meta.db_table} "
+            f"WHERE article_id IN ({articles})"
+        )
+        through = Annotation.adjudicated_from.through._meta.db_table
+        for table, column, subquery in [
+            (StanceEntry._meta.db_table, "annotation_id", annotations),
+            (Attribution._meta.db_table, "annotation_id", annotations),
+            (AnnotationLabel._meta.db_table, "annotation_id", annotations),
+            (through, "from_annotation_id", annotations),
+            (through, "to_annotation_id", annotations),
+            (Annotation._meta.db_table, "article_id", articles),
+            (Segment._meta.db_table, "article_id", articles),
+            (Article._meta.db_table, "project_id", "%s"),
+        ]:
+            params = [project.pk]
+            cursor.execute(
+                f"DELETE FROM {table} WHERE {column} IN ({subquery})",  # noqa: S608
+                params,
+            )
+    project.delete()
+    get_user_model().objects.filter(
+        username__startswith=USER_PREFIX, annotations__isnull=True
+    ).delete()

@@ -1,0 +1,184 @@
+"""python manage.py export_annotations --format csv|jsonl --output FILE [options]"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations import export, exporting
+from annotations.models import Project
+
+
+class Command(BaseCommand):
+    help = (
+        "Export a project's labelled corpus as CSV or JSONL, streamed in chunks "
+        "(memory does not grow with the corpus). CSV is spreadsheet-safe by default "
+        "(UTF-8 BOM, formula cells prefixed with '); --raw writes the stored values "
+        "unaltered. JSONL is never altered. See docs/export.md."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--format", choices=export.FORMATS, required=True, dest="fmt"
+        )
+        parser.add_argument(
+            "--output", required=True, help="file to write, - for stdout"
+        )
+        parser.add_argument(
+            "--project", help="project slug (needed when there are several)"
+        )
+        parser.add_argument(
+            "--mode",
+            choices=export.MODES,
+            default="annotations",
+            help="annotations: one row per annotation (default); "
+            "segments: one row per segment, gold or majority label",
+        )
+        parser.add_argument(
+            "--include-unlabelled",
+            action="store_true",
+            help="also segments nobody labelled (boilerplate included), "
+            "so every article text can be rebuilt",
+        )
+        parser.add_argument(
+            "--annotators", help="comma-separated usernames (default: all)"
+        )
+        parser.add_argument(
+            "--pseudonymise",
+            action="store_true",
+            help="stable pseudonyms instead of usernames",
+        )
+        parser.add_argument(
+            "--raw",
+            action="store_true",
+            help="CSV: no BOM, no formula neutralising (for pipelines)",
+        )
+        parser.add_argument(
+            "--codebook",
+            help="also write the codebook (Markdown; JSON when the name ends in .json)",
+        )
+
+    def handle(
+        self,
+        *args,
+        fmt: str,
+        output: str,
+        project: str | None,
+        mode: str,
+        include_unlabelled: bool,
+        annotators: str | None,
+        pseudonymise: bool,
+        raw: bool,
+        codebook: str | None,
+        **options,
+    ) -> None:
+        target = self._project(project)
+        usernames = self._annotators(target, annotators)
+        if raw and fmt != "csv":
+            raise CommandError("--raw applies to CSV only; JSONL is always raw")
+        choice = exporting.ExportOptions(
+            mode=mode,
+            annotators=usernames,
+            include_unlabelled=include_unlabelled,
+            pseudonymise=pseudonymise,
+        )
+        plan = exporting.build_plan(target, choice)
+        counts = export.Counts(plan, ratings=True) if codebook else None
+        rows = _Counted(exporting.export_rows(target, choice, plan=plan, counts=counts))
+        chunks = export.write_chunks(plan, rows, fmt=fmt, spreadsheet=not raw)
+        started = time.perf_counter()
+        self._write(chunks, output)
+        seconds = time.perf_counter() - started
+        if codebook:
+            data = exporting.codebook(target, choice, counts=counts)
+            text = (
+                export.codebook_json(data)
+                if codebook.endswith(".json")
+                else export.codebook_markdown(data)
+            )
+            self._write_file(Path(codebook), [text])
+        summary = (
+            f"exported {rows.count} rows of "
+            f"{target.slug} ({mode}, {fmt}) to {output} in {seconds:.1f} s"
+        )
+        # Status goes to stderr when the data goes to stdout.
+        stream = self.stderr if output == "-" else self.stdout
+        stream.write(self.style.SUCCESS(summary))
+
+    def _project(self, slug: str | None) -> Project:
+        projects = Project.objects.select_related("scheme")
+        if slug:
+            project = projects.filter(slug=slug).first()
+            if project is None:
+                raise CommandError(f"no project with slug {slug!r}")
+            return project
+        found = list(projects[:2])
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise CommandError("there is no project to export")
+        slugs = ", ".join(projects.values_list("slug", flat=True))
+        raise CommandError(
+            f"several projects exist; choose one with --project ({slugs})"
+        )
+
+    def _annotators(self, project: Project, names: str | None) -> list[str] | None:
+        if names is None:
+            return None
+        wanted = [name.strip() for name in names.split(",") if name.strip()]
+        if not wanted:
+            raise CommandError("--annotators needs at least one username")
+        known = set(
+            get_user_model()
+            .objects.filter(username__in=wanted)
+            .values_list("username", flat=True)
+        )
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise CommandError(f"unknown annotator(s): {', '.join(unknown)}")
+        return wanted
+
+    def _write(self, chunks, output: str) -> None:
+        if output == "-":
+            stream = getattr(self.stdout, "_out", sys.stdout)
+            for chunk in chunks:
+                stream.write(chunk)
+            stream.flush()
+        else:
+            self._write_file(Path(output), chunks)
+
+    def _write_file(self, path: Path, chunks) -> None:
+        """Chunk by chunk into FILE.partial, renamed at the end: a failed export
+        never leaves a truncated file under the name asked for."""
+        if path.parent and not path.parent.exists():
+            raise CommandError(f"{path.parent} does not exist")
+        partial = path.with_name(path.name + ".partial")
+        try:
+            # newline="": the CSV writer already ends lines with CRLF (RFC 4180).
+            with partial.open("w", encoding="utf-8", newline="") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+            partial.replace(path)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise CommandError(f"cannot write {path}: {error.strerror}") from None
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+
+
+class _Counted:
+    """Counts the rows passing through, for the summary line."""
+
+    def __init__(self, rows) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row

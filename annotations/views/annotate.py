@@ -1,0 +1,402 @@
+"""The annotate screen: one segment in context, the label panel, save and autocomplete.
+
+Blind annotation: every read here filters ``Annotation`` by ``annotator=request.user``
+and ``is_gold=False``; nothing on this screen shows another person's labels.
+Each view runs a fixed number of queries whatever the article's length (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Sum
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from annotations.forms import AnnotationForm, format_spans, values_from_input
+from annotations.models import (
+    ANNOTATABLE_KINDS,
+    Annotation,
+    Article,
+    DimensionRole,
+    Segment,
+    Source,
+)
+from annotations.permissions import article_for, may_see_others
+from annotations.services import (
+    MAX_SOURCE_CHARS,
+    MAX_SOURCE_NAME_CHARS,
+    PER_SEGMENT_ROLES,
+    AnnotationRefused,
+    SchemeIndex,
+    StaleRevision,
+    save_annotation,
+)
+
+SUGGESTION_LIMIT = 15
+
+
+@dataclass
+class Mine:
+    """This annotator's stored annotations of one article, by segment id."""
+
+    by_segment: dict[int, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, *, article: Article, annotator) -> Mine:
+        """One query: revision, unsure and the values snapshot of my annotations."""
+        rows = Annotation.objects.own().filter(article=article, annotator=annotator)
+        return cls(
+            {
+                row["segment_id"]: row
+                for row in rows.values("segment_id", "revision", "unsure", "values")
+            }
+        )
+
+    def state(self, segment: Segment) -> str:
+        if not segment.is_annotatable:
+            return "skipped"
+        row = self.by_segment.get(segment.pk)
+        if row is None:
+            return "open"
+        return "unsure" if row["unsure"] else "labelled"
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def annotate_url(article_id: int, position: int) -> str:
+    return reverse("annotations:annotate_segment", args=[article_id, position])
+
+
+def next_open_position(*, article: Article, annotator, after: int) -> int | None:
+    """The next annotatable segment I have not labelled, wrapping round. One query."""
+    mine = Annotation.objects.own().filter(segment=OuterRef("pk"), annotator=annotator)
+    open_positions = list(
+        Segment.objects.filter(article=article, kind__in=ANNOTATABLE_KINDS)
+        .exclude(Exists(mine))
+        .order_by("position")
+        .values_list("position", flat=True)
+    )
+    later = [position for position in open_positions if position > after]
+    return (later or open_positions or [None])[0]
+
+
+def project_progress(*, project, annotator) -> tuple[int, int]:
+    """(my labelled segments, annotatable segments) in the project. Two queries."""
+    done = Annotation.objects.own().filter(
+        article__project=project, annotator=annotator
+    )
+    total = Article.objects.filter(project=project).aggregate(
+        n=Sum("annotatable_count")
+    )
+    return done.count(), total["n"] or 0
+
+
+def _label_rows(index: SchemeIndex, dimension, chosen: set[str], primary: str = ""):
+    return [
+        {
+            "label": label,
+            "checked": label.code in chosen,
+            "primary": label.code == primary,
+        }
+        for (dim_code, _), label in index.labels.items()
+        if dim_code == dimension.code and label.active
+    ]
+
+
+def _panel(index: SchemeIndex, values: dict, segment_text: str) -> dict:
+    """What the label panel shows: the scheme with my values ticked."""
+    labels = values.get("labels", {})
+    primary = values.get("primary", {})
+    dimensions = [
+        {
+            "dimension": dimension,
+            "labels": _label_rows(
+                index,
+                dimension,
+                set(labels.get(dimension.code, [])),
+                primary.get(dimension.code, ""),
+            ),
+        }
+        for dimension in index.dimensions.values()
+        if dimension.role in PER_SEGMENT_ROLES
+    ]
+    stances = {item["target"]: item for item in values.get("stances", [])}
+    polarity_dim = index.by_role.get(DimensionRole.STANCE)
+    polarities = _label_rows(index, polarity_dim, set()) if polarity_dim else []
+    attributions = [
+        {
+            **item,
+            "index": number,
+            "source_start": (item.get("source_span") or ["", ""])[0],
+            "source_end": (item.get("source_span") or ["", ""])[1],
+            "cue_spans_text": format_spans(item.get("cue_spans")),
+        }
+        for number, item in enumerate(values.get("attributions", []))
+    ]
+    # One empty row, so a new source can always be typed (no JS needed).
+    attributions.append(
+        {
+            "index": len(attributions),
+            "source_text": "",
+            "source_type": "",
+            "form": "",
+            "cue_text": "",
+            "source_start": "",
+            "source_end": "",
+            "cue_spans_text": "",
+        }
+    )
+    type_dim = index.by_role.get(DimensionRole.SOURCE_TYPE)
+    form_dim = index.by_role.get(DimensionRole.FORM)
+    return {
+        "dimensions": dimensions,
+        "targets": [
+            {
+                "target": target,
+                "polarity": stances.get(code, {}).get("polarity", ""),
+                "holder": stances.get(code, {}).get("holder"),
+            }
+            for code, target in index.targets.items()
+        ],
+        "polarities": polarities,
+        "attributions": attributions,
+        "source_types": _label_rows(index, type_dim, set()) if type_dim else [],
+        "forms": _label_rows(index, form_dim, set()) if form_dim else [],
+        "unsure": values.get("unsure", False),
+        "comment": values.get("comment", ""),
+    }
+
+
+def _context(
+    request: HttpRequest,
+    article: Article,
+    position: int | None,
+    *,
+    posted: dict | None = None,
+    errors: list[str] | None = None,
+    conflict: dict | None = None,
+) -> dict:
+    """Everything the page shows. Fixed: 8 queries at any article length."""
+    segments = list(article.segments.all())
+    if not segments:
+        raise Http404("This article has no segments.")
+    mine = Mine.load(article=article, annotator=request.user)
+    annotatable = [s for s in segments if s.is_annotatable]
+    if position is None:
+        done = mine.by_segment
+        position = next(
+            (s.position for s in annotatable if s.pk not in done),
+            (annotatable or segments)[0].position,
+        )
+    current = next((s for s in segments if s.position == position), None)
+    if current is None:
+        raise Http404("No such segment.")
+    index = SchemeIndex.for_project(article.project)
+    stored = mine.by_segment.get(current.pk)
+    values = posted if posted is not None else (stored["values"] if stored else {})
+    revision = stored["revision"] if stored else None
+    if conflict is not None:
+        # "Keep mine" resubmits against the stored revision.
+        revision = conflict["stored_revision"]
+    paragraphs: dict[int, list[Segment]] = {}
+    for segment in segments:
+        segment.state = mine.state(segment)
+        paragraphs.setdefault(segment.paragraph, []).append(segment)
+    order = list(paragraphs)
+    at = order.index(current.paragraph)
+    before = [s for s in annotatable if s.position < position]
+    after = [s for s in annotatable if s.position > position]
+    still_open = [s.position for s in annotatable if s.pk not in mine.by_segment]
+    next_open = next((p for p in still_open if p > position), None)
+    if next_open is None:
+        next_open = next((p for p in still_open if p != position), None)
+    project_done, project_total = project_progress(
+        project=article.project, annotator=request.user
+    )
+    article_done = sum(1 for s in annotatable if s.pk in mine.by_segment)
+    return {
+        "article": article,
+        "project": article.project,
+        "segments": segments,
+        "segment": current,
+        "context_before": paragraphs[order[at - 1]] if at > 0 else [],
+        "paragraph": paragraphs[current.paragraph],
+        "context_after": paragraphs[order[at + 1]] if at + 1 < len(order) else [],
+        "previous": before[-1] if before else None,
+        "next": after[0] if after else None,
+        "panel": _panel(index, values, current.text),
+        "revision": revision,
+        "errors": errors or [],
+        "conflict": conflict,
+        "article_done": article_done,
+        "article_total": len(annotatable),
+        "article_percent": _percent(article_done, len(annotatable)),
+        "project_done": project_done,
+        "project_total": project_total,
+        "project_percent": _percent(project_done, project_total),
+        "state": mine.state(current),
+        "next_open_url": annotate_url(article.pk, next_open)
+        if next_open is not None
+        else reverse("annotations:continue"),
+        "max_source_name": MAX_SOURCE_NAME_CHARS,
+        "max_cue": MAX_SOURCE_CHARS,
+    }
+
+
+def _percent(done: int, total: int) -> int:
+    return round(100 * done / total) if total else 0
+
+
+def _position(request: HttpRequest, position: int | None) -> int | None:
+    if position is not None:
+        return position
+    raw = request.GET.get("segment", "")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Http404("No such segment.")
+    return int(raw)
+
+
+@require_GET
+@never_cache
+def annotate(
+    request: HttpRequest, pk: int, position: int | None = None
+) -> HttpResponse:
+    """The page, or (htmx / annotate.js navigation) only its ``annotate-root`` part.
+
+    Never cached, so Back or a reload shows what the database holds."""
+    article, _role = article_for(request.user, pk)
+    context = _context(request, article, _position(request, position))
+    template = "annotations/annotate.html"
+    if request.htmx:
+        template += "#annotate-root"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_POST
+def save(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+    """Store my labels for one segment: JSON for annotate.js, else a redirect (or
+    the page again with the errors) for a plain form post."""
+    article, _role = article_for(request.user, pk)
+    segment = Segment.objects.filter(article=article, position=position).first()
+    if segment is None:
+        raise Http404("No such segment.")
+    segment.article = article
+    form = AnnotationForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, article, segment, form, _form_errors(form))
+    payload = form.cleaned_data["payload"]
+    try:
+        annotation = save_annotation(
+            segment=segment,
+            annotator=request.user,
+            payload=payload,
+            expected_revision=form.cleaned_data["revision"],
+        )
+    except AnnotationRefused as refusal:
+        return _refused(request, article, segment, form, refusal.errors)
+    except StaleRevision as stale:
+        return _conflict(request, article, segment, payload, stale.current)
+    return _saved(request, article, segment, annotation)
+
+
+def _form_errors(form: AnnotationForm) -> list[str]:
+    return [
+        f"{name}: {message}" if name != "__all__" else message
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+
+
+def _refused(request, article, segment, form, errors: list[str]) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"status": "refused", "errors": errors}, status=422)
+    payload = (
+        form.cleaned_data.get("payload") if hasattr(form, "cleaned_data") else None
+    )
+    posted = values_from_input(payload) if payload else None
+    context = _context(request, article, segment.position, posted=posted, errors=errors)
+    return render(request, "annotations/annotate.html", context, status=422)
+
+
+def _conflict(request, article, segment, payload, current) -> HttpResponse:
+    mine = values_from_input(payload)
+    conflict = {
+        "message": "This segment was changed elsewhere (another tab or window) since "
+        "you opened it. Nothing was overwritten.",
+        "mine": mine,
+        "stored": current.values if current else None,
+        "stored_revision": current.revision if current else None,
+    }
+    if _wants_json(request):
+        return JsonResponse({"status": "conflict", **conflict}, status=409)
+    context = _context(
+        request, article, segment.position, posted=mine, conflict=conflict
+    )
+    return render(request, "annotations/annotate.html", context, status=409)
+
+
+def _saved(request, article, segment, annotation) -> HttpResponse:
+    go_next = request.POST.get("go", "next") == "next"
+    after = next_open_position(
+        article=article, annotator=request.user, after=segment.position
+    )
+    if go_next:
+        next_url = (
+            annotate_url(article.pk, after)
+            if after is not None
+            else reverse("annotations:continue")
+        )
+    else:
+        next_url = annotate_url(article.pk, segment.position)
+    if not _wants_json(request):
+        return redirect(next_url, permanent=False)
+    project_done, project_total = project_progress(
+        project=article.project, annotator=request.user
+    )
+    article_done = (
+        Annotation.objects.own().filter(article=article, annotator=request.user).count()
+    )
+    return JsonResponse(
+        {
+            "status": "saved",
+            "revision": annotation.revision,
+            "position": segment.position,
+            "state": "unsure" if annotation.unsure else "labelled",
+            "next_url": next_url,
+            "article_complete": after is None,
+            "article_done": article_done,
+            "article_total": article.annotatable_count,
+            "project_done": project_done,
+            "project_total": project_total,
+        }
+    )
+
+
+@require_GET
+def source_suggestions(request: HttpRequest, pk: int) -> JsonResponse:
+    """Names and aliases of the project's sources matching ``q`` that this user may
+    see (``Source.objects.suggestable``: never a name only other annotators typed).
+    One query after the permission check; a project's list is small."""
+    article, role = article_for(request.user, pk)
+    query = request.GET.get("q", "").strip().casefold()[:100]
+    sources = Source.objects.suggestable(
+        project=article.project, user=request.user, sees_others=may_see_others(role)
+    ).only("name", "aliases")
+    names = {
+        spelling
+        for source in sources
+        for spelling in [source.name, *source.aliases]
+        if isinstance(spelling, str) and query in spelling.casefold()
+    }
+    return JsonResponse({"names": sorted(names)[:SUGGESTION_LIMIT]})

@@ -1,0 +1,370 @@
+"""Every bad input of the import is refused with a message and stores nothing.
+
+Three doors lead to the same service: ``services.import_file`` (and ``import_path``),
+the ``import_articles`` command, and the admin upload page. Each is tested here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError
+from django.urls import reverse
+
+from annotations import services
+from annotations.models import Article, Segment
+from tests import factories
+
+GOOD_TEXT = (
+    "Eine Überschrift\n\nVon Erika Musterfrau\n\nDer erste Satz. Der zweite Satz.\n"
+)
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+
+
+def counts() -> tuple[int, int]:
+    return Article.objects.count(), Segment.objects.count()
+
+
+def jsonl(*rows: dict) -> bytes:
+    return "\n".join(json.dumps(row, ensure_ascii=False) for row in rows).encode()
+
+
+BAD_FILES = [
+    pytest.param("empty.txt", b"", "empty", id="empty"),
+    pytest.param(
+        "blank.txt", b" \n\t\r\n  \n", "empty or only whitespace", id="whitespace"
+    ),
+    pytest.param("bom-only.txt", b"\xef\xbb\xbf\n", "empty", id="bom-only"),
+    pytest.param("photo.txt", PNG, "binary file", id="png-renamed-txt"),
+    pytest.param("scan.md", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "binary file", id="pdf"),
+    pytest.param(
+        "latin1.txt",
+        "Überschrift\n\nGrüße.".encode("latin-1"),
+        "not valid UTF-8",
+        id="invalid-utf8",
+    ),
+    pytest.param("nul.txt", b"Titel\n\nEin\x00Satz.", "NUL byte", id="nul-byte"),
+    pytest.param(
+        "utf16.txt", "Titel\n\nSatz.".encode("utf-16"), "NUL byte", id="utf16"
+    ),
+    pytest.param(
+        "ctrl.txt",
+        b"Titel\n\nEin\x1bSatz.",
+        "control character U+001B",
+        id="control-char",
+    ),
+    pytest.param(
+        "notes.docx", b"PK\x03\x04", "unsupported file type .docx", id="suffix"
+    ),
+    pytest.param(
+        "README", b"Titel\n\nSatz.", "unsupported file type (none)", id="no-suffix"
+    ),
+    pytest.param(
+        "rows.jsonl",
+        jsonl({"title": "T", "text": "Satz."}) + b"\n{not json",
+        "line 2: not valid JSON",
+        id="bad-json-line",
+    ),
+    pytest.param(
+        "rows.jsonl",
+        jsonl({"title": "T", "text": ""}),
+        "row has no text",
+        id="jsonl-no-text",
+    ),
+    pytest.param(
+        "rows.jsonl", jsonl({"title": "T"}), "row has no text", id="jsonl-missing-text"
+    ),
+    pytest.param(
+        "rows.jsonl",
+        jsonl({"title": "T", "text": "   \n "}),
+        "row has no text",
+        id="jsonl-whitespace-text",
+    ),
+    pytest.param(
+        "rows.jsonl", b'["title", "text"]', "must be a JSON object", id="jsonl-array"
+    ),
+    pytest.param(
+        "rows.jsonl",
+        jsonl({"title": "T", "text": 42}),
+        "'text' must be text",
+        id="jsonl-number-text",
+    ),
+    pytest.param(
+        "rows.jsonl",
+        b'{"title": "T", "text": "A \\ud800 B"}',
+        "lone surrogate",
+        id="jsonl-lone-surrogate",
+    ),
+    pytest.param(
+        "rows.jsonl",
+        jsonl({"title": "T", "text": "Satz.", "published": "gestern"}),
+        "published must be an ISO date",
+        id="jsonl-bad-date",
+    ),
+    pytest.param(
+        "rows.jsonl",
+        jsonl({"title": "T", "text": "Satz.", "url": "javascript:alert(1)"}),
+        "url must start with http",
+        id="jsonl-javascript-url",
+    ),
+    pytest.param("rows.csv", b"title,text\nT,\n", "row has no text", id="csv-no-text"),
+    pytest.param(
+        "rows.csv",
+        b"title,body\nT,Satz.\n",
+        "needs the columns title and text",
+        id="csv-missing-column",
+    ),
+    pytest.param(
+        "rows.csv", b'title,text\nT,"Satz.\n', "not valid CSV", id="csv-open-quote"
+    ),
+    pytest.param(
+        "rows.csv",
+        b"title,text\nT,Satz.,extra\n",
+        "more cells than columns",
+        id="csv-extra-cell",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "message"), BAD_FILES)
+def test_bad_file_is_refused_with_a_message_and_stores_nothing(
+    project, name, data, message
+):
+    before = counts()
+    result = services.import_file(project=project, name=name, data=data)
+    assert not result.ok
+    assert message in result.error
+    assert result.error.startswith(name)
+    assert (result.articles, result.segments, result.article_ids) == (0, 0, [])
+    assert counts() == before
+
+
+def test_a_bad_row_refuses_the_whole_file_even_after_good_rows(project):
+    data = jsonl(
+        {"title": "Gut", "text": "Ein guter Satz."}, {"title": "Leer", "text": ""}
+    )
+    result = services.import_file(project=project, name="mixed.jsonl", data=data)
+    assert "mixed.jsonl line 2: the row has no text" in result.error
+    assert counts() == (0, 0)
+
+
+def test_file_over_the_size_limit_is_refused_before_it_is_read(
+    project, settings, tmp_path
+):
+    settings.IMPORT_MAX_FILE_BYTES = 100
+    path = tmp_path / "big.txt"
+    path.write_text("Titel\n\n" + "Ein Satz. " * 20)
+    result = services.import_path(project=project, path=path)
+    assert "the limit is 100" in result.error
+    assert counts() == (0, 0)
+    upload = services.import_file(
+        project=project, name="big.txt", data=path.read_bytes()
+    )
+    assert "the limit is 100" in upload.error
+    assert counts() == (0, 0)
+
+
+def test_article_over_the_character_limit_is_refused(project, settings):
+    settings.IMPORT_MAX_ARTICLE_CHARS = 50
+    result = services.import_file(
+        project=project, name="long.txt", data=("Titel\n\n" + "Satz. " * 20).encode()
+    )
+    assert "the limit is 50" in result.error
+    assert counts() == (0, 0)
+
+
+def test_a_database_failure_mid_file_leaves_no_article_and_no_segment(
+    project, monkeypatch
+):
+    """The file is one transaction: articles inserted before the failure roll back."""
+
+    def fail(*args, **kwargs):
+        raise IntegrityError("simulated failure while writing segments")
+
+    monkeypatch.setattr(Segment.objects, "bulk_create", fail)
+    data = jsonl(
+        {"title": "Eins", "text": "Ein Satz."}, {"title": "Zwei", "text": "Ein Satz."}
+    )
+    result = services.import_file(project=project, name="two.jsonl", data=data)
+    assert not result.ok
+    assert "two.jsonl" in result.error
+    assert counts() == (0, 0)
+
+
+def test_good_file_is_stored_exactly_with_offsets_into_the_text(project):
+    data = b"\xef\xbb\xbf" + GOOD_TEXT.replace("\n", "\r\n").encode()
+    result = services.import_file(project=project, name="good.txt", data=data)
+    assert result.ok, result.error
+    article = Article.objects.get(pk=result.article_ids[0])
+    assert article.text == GOOD_TEXT  # BOM removed, CRLF normalised, nothing else
+    assert (article.title, article.byline) == ("Eine Überschrift", "Erika Musterfrau")
+    segments = list(article.segments.order_by("position"))
+    assert result.segments == len(segments) == article.segment_count
+    for segment in segments:
+        assert segment.text == article.text[segment.start : segment.end]
+
+
+def test_duplicates_are_skipped_and_reimport_is_idempotent(project):
+    first = services.import_file(project=project, name="a.txt", data=GOOD_TEXT.encode())
+    assert (first.articles, first.duplicates) == (1, 0)
+    before = counts()
+    again = services.import_file(project=project, name="b.txt", data=GOOD_TEXT.encode())
+    assert again.ok
+    assert (again.articles, again.segments, again.duplicates) == (0, 0, 1)
+    twice_in_one_file = jsonl(
+        {"title": "Neu", "text": "Ein neuer Satz."},
+        {"title": "Neu", "text": "Ein neuer Satz."},
+    )
+    rows = services.import_file(
+        project=project, name="rows.jsonl", data=twice_in_one_file
+    )
+    assert (rows.articles, rows.duplicates) == (1, 1)
+    assert counts()[0] == before[0] + 1
+
+
+def test_the_same_text_may_live_in_two_projects(project):
+    other = factories.ProjectFactory()
+    services.import_file(project=project, name="a.txt", data=GOOD_TEXT.encode())
+    result = services.import_file(project=other, name="a.txt", data=GOOD_TEXT.encode())
+    assert result.articles == 1
+
+
+# --- the import_articles command --------------------------------------------
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    (tmp_path / "good.txt").write_text(GOOD_TEXT)
+    (tmp_path / "rows.jsonl").write_bytes(
+        jsonl({"title": "Zeile", "text": "Ein Satz aus JSONL. Noch einer."})
+    )
+    (tmp_path / "photo.txt").write_bytes(PNG)
+    (tmp_path / "empty.md").write_bytes(b"")
+    (tmp_path / "ignored.png").write_bytes(PNG)  # not a supported suffix: not collected
+    return tmp_path
+
+
+def run_import(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_articles", *args, stdout=out, stderr=err)
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_command_imports_good_files_reports_bad_ones_and_exits_1(project, corpus):
+    status, out, err = run_import(str(corpus), "--project", project.slug)
+    assert status == 1
+    assert "imported 2 articles" in out
+    assert out.strip().splitlines()[-1].endswith("skipped 0 duplicates, failed 2")
+    assert "photo.txt: this is a binary file" in err
+    assert "empty.md: the file is empty" in err
+    assert "Traceback" not in out + err
+    assert Article.objects.filter(project=project).count() == 2
+
+
+def test_command_second_run_imports_nothing_and_summary_counts_duplicates(
+    project, corpus
+):
+    (corpus / "photo.txt").unlink()
+    (corpus / "empty.md").unlink()
+    assert run_import(str(corpus), "--project", project.slug)[0] == 0
+    before = counts()
+    status, out, _ = run_import(str(corpus), "--project", project.slug)
+    assert status == 0
+    assert "imported 0 articles (0 segments), skipped 2 duplicates, failed 0" in out
+    assert counts() == before
+
+
+def test_command_quiet_prints_only_the_summary(project, corpus):
+    (corpus / "photo.txt").unlink()
+    (corpus / "empty.md").unlink()
+    status, out, err = run_import(str(corpus), "--project", project.slug, "--quiet")
+    assert status == 0
+    assert out.strip().splitlines() == [
+        f"imported 2 articles ({Segment.objects.count()} segments), "
+        "skipped 0 duplicates, failed 0"
+    ]
+    assert err == ""
+
+
+def test_command_with_a_missing_path_or_project_says_so(project, tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no such file or folder"):
+        call_command(
+            "import_articles", str(tmp_path / "nope.txt"), "--project", project.slug
+        )
+    with pytest.raises(CommandError, match="no project with slug 'nope'"):
+        call_command("import_articles", str(tmp_path), "--project", "nope")
+    with pytest.raises(CommandError, match="no .txt, .md, .jsonl or .csv files"):
+        call_command("import_articles", str(tmp_path), "--project", project.slug)
+    assert counts() == (0, 0)
+
+
+def test_command_reports_a_file_over_the_limit(project, tmp_path, settings):
+    settings.IMPORT_MAX_FILE_BYTES = 64
+    (tmp_path / "big.txt").write_text("Titel\n\n" + "Ein Satz. " * 30)
+    status, _, err = run_import(str(tmp_path / "big.txt"), "--project", project.slug)
+    assert status == 1
+    assert "the limit is 64" in err
+    assert counts() == (0, 0)
+
+
+# --- the admin upload -------------------------------------------------------
+
+
+def upload(name: str, data: bytes) -> io.BytesIO:
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+@pytest.mark.parametrize(("name", "data", "message"), BAD_FILES)
+def test_admin_upload_refuses_bad_file_with_a_message(
+    admin_client, project, name, data, message
+):
+    response = admin_client.post(
+        reverse("admin:annotations_article_import"),
+        {"project": project.pk, "files": [upload(name, data)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"]]
+    if not data:
+        # Django's FileField refuses an empty upload itself: the form is shown again.
+        shown.append(str(response.context["form"].errors))
+    assert any(message in m for m in shown), shown
+    assert counts() == (0, 0)
+
+
+def test_admin_upload_reports_duplicates(admin_client, project):
+    url = reverse("admin:annotations_article_import")
+    admin_client.post(
+        url, {"project": project.pk, "files": [upload("a.txt", GOOD_TEXT.encode())]}
+    )
+    before = counts()
+    response = admin_client.post(
+        url,
+        {"project": project.pk, "files": [upload("a.txt", GOOD_TEXT.encode())]},
+        follow=True,
+    )
+    assert any("already imported" in str(m) for m in response.context["messages"])
+    assert counts() == before
+
+
+def test_admin_upload_is_refused_to_staff_without_add_permission(client, project):
+    staff = factories.UserFactory(username="staff", is_staff=True)
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:annotations_article_import"),
+        {"project": project.pk, "files": [upload("a.txt", GOOD_TEXT.encode())]},
+    )
+    assert response.status_code in (302, 403)
+    assert counts() == (0, 0)
