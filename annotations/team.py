@@ -375,9 +375,9 @@ def project_agreement(
     top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:most]
     segments = {
         s.pk: s
-        for s in Segment.objects.filter(pk__in=[pk for pk, _ in top]).select_related(
-            "article"
-        )
+        for s in Segment.objects.filter(pk__in=[pk for pk, _ in top])
+        .select_related("article")
+        .defer("article__text")
     }
     disagreed = [
         DisagreedSegment(
@@ -525,10 +525,10 @@ def article_progress(project: Project) -> QuerySet[Article]:
     own = Annotation.objects.filter(article=OuterRef("pk"), is_gold=False)
     return (
         Article.objects.filter(project=project)
+        .defer("text")  # the whole article text is never shown here
         .annotate(
             gold_count=_count(gold, "article", Count("pk")),
             annotation_count=_count(own, "article", Count("pk")),
-            assignment_count=Count("assignments", distinct=True),
         )
         .prefetch_related(
             Prefetch(

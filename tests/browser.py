@@ -38,7 +38,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshot
 
 
 @pytest.fixture
-def browser_page() -> Iterator:
+def browser_page(live_server_pg_cleanup) -> Iterator:
     """A fresh 1280x800 page in its own Chromium (self-contained: importing this one
     fixture is enough)."""
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -62,6 +62,25 @@ def browser_page() -> Iterator:
         yield page
         context.close()
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def live_server_pg_cleanup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """At the end of the session, end the PostgreSQL sessions the live server's
+    request threads keep open (the browser's keep-alive sockets outlive the tests):
+    otherwise PostgreSQL refuses to drop the test database ("being accessed by
+    other users"). Torn down before ``django_db_setup``, which it depends on."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 def login(page, live_server, username: str, password: str = PASSWORD) -> None:

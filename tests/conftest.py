@@ -1,7 +1,10 @@
 import pytest
 
 from tests import factories
-from tests.browser import browser_page  # noqa: F401  (shared Playwright fixture)
+from tests.browser import (  # noqa: F401  (shared Playwright fixtures)
+    browser_page,
+    live_server_pg_cleanup,
+)
 
 
 @pytest.fixture(autouse=True)

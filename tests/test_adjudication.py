@@ -330,3 +330,19 @@ def test_admin_shows_the_label_changes_and_the_history_view(
     assert "claim: factual" in text
     assert "claim: opinion" in text
     assert annotator.username in text
+
+
+def test_admin_shows_whom_a_gold_was_adjudicated_from(admin_client, reviewer, labelled):
+    _article, segment, users = labelled
+    gold = team.adjudicate_segment(
+        segment=segment,
+        reviewer=reviewer,
+        expected_revision=None,
+        payload=AnnotationInput(labels={"claim": ("opinion",)}),
+    )
+    html = admin_client.get(
+        reverse("admin:annotations_annotation_change", args=[gold.pk])
+    ).content.decode()
+    for user in users:
+        assert f"{user.username} (#" in html
+    assert "reviewer" in html

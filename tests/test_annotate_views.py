@@ -70,6 +70,13 @@ def test_article_of_another_project_answers_404(client, annotator, scheme):
     assert Annotation.objects.count() == 0
 
 
+def test_segment_query_parameter_opens_that_segment(client, annotator, article):
+    client.force_login(annotator)
+    response = client.get(page_url(article) + "?segment=3")
+    assert response.context["segment"].position == 3
+    assert 'data-position="3"' in response.content.decode()
+
+
 def test_unknown_segment_answers_404(client, annotator, article):
     client.force_login(annotator)
     assert client.get(page_url(article, 999)).status_code == 404

@@ -39,7 +39,7 @@ def _saved(page) -> None:
 
 @pytest.mark.browser
 def test_keyboard_only_labelling_survives_reload_and_stays_blind(
-    browser_page, live_server, seeded
+    seeded, live_server, browser_page
 ):
     page = browser_page
     article = seeded
@@ -165,7 +165,7 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
 
 @pytest.mark.browser
 def test_failed_save_is_kept_retried_and_never_shown_as_saved(
-    browser_page, live_server, seeded
+    seeded, live_server, browser_page
 ):
     page = browser_page
     article = seeded
@@ -225,7 +225,7 @@ def test_failed_save_is_kept_retried_and_never_shown_as_saved(
 
 @pytest.mark.browser
 def test_conflict_shows_both_versions_and_lets_me_choose(
-    browser_page, live_server, seeded
+    seeded, live_server, browser_page
 ):
     page = browser_page
     article = seeded
@@ -279,3 +279,45 @@ def django_user(username: str):
 
 def _segment(article, position: int):
     return article.segments.select_related("article__project").get(position=position)
+
+
+@pytest.mark.browser
+def test_selecting_text_marks_source_and_cue_spans(seeded, live_server, browser_page):
+    page = browser_page
+    article = seeded
+    segment = _segment(article, 2)
+    login(page, live_server, "annotator1")
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+
+    def select(start: int, end: int) -> None:
+        page.evaluate(
+            """([start, end]) => {
+                const node = document.getElementById("current-segment").firstChild;
+                const range = document.createRange();
+                range.setStart(node, start);
+                range.setEnd(node, end);
+                const selection = window.getSelection();
+                selection.removeAllRanges();
+                selection.addRange(range);
+            }""",
+            [start, end],
+        )
+
+    words = segment.text.split(" ")
+    source_end = len(words[0]) + 1 + len(words[1])  # "In den"
+    select(0, source_end)
+    page.click("#mark-source")
+    cue_start = segment.text.index("hat")
+    select(cue_start, cue_start + 3)
+    page.click("#mark-cue")
+    assert page.input_value('input[name="attr-0-source"]') == segment.text[:source_end]
+    assert page.input_value('input[name="attr-0-source_start"]') == "0"
+    assert page.input_value('input[name="attr-0-source_end"]') == str(source_end)
+    assert page.input_value('input[name="attr-0-cue"]') == "hat"
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    _wait_position(page, 3)
+    attribution = Annotation.objects.get().values["attributions"][0]
+    assert attribution["source_span"] == [0, source_end]
+    assert attribution["cue_spans"] == [[cue_start, cue_start + 3]]
+    assert attribution["cue_text"] == "hat"

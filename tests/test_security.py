@@ -36,7 +36,14 @@ from annotations.models import (
 )
 from annotations.services import AnnotationInput
 from tests import factories
-from tests.test_url_walk import ROLES, body_of, build_world, client_for, urls_to_walk
+from tests.test_url_walk import (
+    PUBLIC,
+    ROLES,
+    body_of,
+    build_world,
+    client_for,
+    urls_to_walk,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -213,20 +220,35 @@ def csp_problems(response) -> list[str]:
     return problems
 
 
-def test_every_html_page_has_a_strict_content_security_policy(db):
-    world = build_world()
-    problems, pages = [], 0
-    for role in ("anonymous", "annotator", "reviewer", "superuser"):
+def page_requests(world, roles, *, htmx: bool):
+    """GET every page a role can reach: admin pages as superuser only (the walk in
+    test_url_walk proves everyone else is sent to the admin login), public pages only
+    for anonymous; app pages also as htmx requests when ``htmx``."""
+    for role in roles:
         client = client_for(world, role)
         for pattern, _side, path in urls_to_walk(world):
             if pattern.name in ("logout", "admin:logout"):
                 continue
-            response = client.get(path, follow=True)
-            if response.get("Content-Type", "").startswith("text/html"):
-                pages += 1
-            problems += [f"{role} {path}: {p}" for p in csp_problems(response)]
+            if pattern.is_admin and role != "superuser" and pattern.name not in PUBLIC:
+                continue
+            if role == "anonymous" and pattern.name not in PUBLIC:
+                continue
+            variants = [{}]
+            if htmx and not pattern.is_admin:
+                variants.append({"headers": {"hx-request": "true"}})
+            for extra in variants:
+                yield role, pattern, path, client.get(path, **extra)
+
+
+def test_every_html_page_has_a_strict_content_security_policy(db):
+    world = build_world()
+    problems, pages = [], 0
+    for role, _pattern, path, response in page_requests(world, ROLES, htmx=True):
+        if response.get("Content-Type", "").startswith("text/html"):
+            pages += 1
+        problems += [f"{role} {path}: {p}" for p in csp_problems(response)]
     print(f"\nCSP checked on {pages} HTML responses")
-    assert pages > 50
+    assert pages > 100
     assert not problems, "\n".join(problems)
 
 
@@ -274,26 +296,19 @@ def test_hostile_text_renders_as_text_on_every_page(hostile_world):
     problems: list[str] = []
     escaped_on: dict[str, set[str]] = {role: set() for role in ROLES}
     pages = 0
-    for role in ROLES:
-        for pattern, _side, path in urls_to_walk(world):
-            if pattern.name in ("logout", "admin:logout"):
-                continue
-            client = client_for(world, role)
-            for extra in ({}, {"headers": {"hx-request": "true"}}):
-                response = client.get(path, **extra)
-                content_type = response.get("Content-Type", "")
-                body = body_of(response)
-                if content_type.startswith("application/json"):
-                    continue  # not rendered by a browser (nosniff is on)
-                pages += 1
-                where = f"{role} {path} ({pattern.name}, {response.status_code})"
-                raw = [markup for markup in RAW_MARKUP if markup in body]
-                if raw:
-                    problems.append(f"{where}: raw markup {raw}")
-                if JAVASCRIPT_URL.search(body):
-                    problems.append(f"{where}: a javascript: URL in an attribute")
-                if ESCAPED_SCRIPT in body:
-                    escaped_on[role].add(pattern.name)
+    for role, pattern, path, response in page_requests(world, ROLES, htmx=True):
+        if not response.get("Content-Type", "").startswith("text/html"):
+            continue  # JSON, CSV, Markdown: not rendered as HTML (nosniff is on)
+        body = body_of(response)
+        pages += 1
+        where = f"{role} {path} ({pattern.name}, {response.status_code})"
+        raw = [markup for markup in RAW_MARKUP if markup in body]
+        if raw:
+            problems.append(f"{where}: raw markup {raw}")
+        if JAVASCRIPT_URL.search(body):
+            problems.append(f"{where}: a javascript: URL in an attribute")
+        if ESCAPED_SCRIPT in body:
+            escaped_on[role].add(pattern.name)
     print(f"\nescaping checked on {pages} responses")
     assert not problems, "\n".join(problems)
     # The hostile strings were really shown (escaped) where people read them.
@@ -335,10 +350,15 @@ def test_every_post_without_a_csrf_token_is_refused(db):
     before = state()
     problems, count = [], 0
     for role in ("annotator", "manager", "superuser"):
-        for _pattern, _side, path in urls_to_walk(world):
-            client = Client(enforce_csrf_checks=True, raise_request_exception=False)
-            client.force_login(world.users[role])
-            for extra in ({}, {"headers": {"hx-request": "true"}}):
+        client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+        client.force_login(world.users[role])
+        for pattern, _side, path in urls_to_walk(world):
+            if pattern.is_admin and role != "superuser":
+                continue  # the admin is the superuser's; others never reach a view
+            variants = [{}]
+            if not pattern.is_admin:
+                variants.append({"headers": {"hx-request": "true"}})
+            for extra in variants:
                 response = client.post(
                     path, {"comment": "x", "dim-claim": "factual"}, **extra
                 )
@@ -688,3 +708,85 @@ def test_service_refuses_an_oversized_source_name_before_the_database_does(
         )
     assert not Annotation.objects.exists()
     assert not Source.objects.filter(project=project).exists()
+
+
+@hypothesis_settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(draw=st.data(), endpoint=st.sampled_from(["review_save", "team_assign"]))
+def test_fuzzed_review_and_assign_posts_never_fail_or_cross_projects(
+    fuzz_target, draw, endpoint
+):
+    """The reviewer's gold form and the manager's assignment form, with ids of the
+    other project, unknown codes and wrong types: refused (nothing stored) or stored
+    inside the own project only; never a 500."""
+    world = fuzz_target
+    own_ids = {
+        "annotation": [world.annotation["own"].pk, world.secret_annotation.pk],
+        "membership": list(world.own.memberships.values_list("pk", flat=True)),
+        "article": [world.article["own"].pk],
+    }
+    other_ids = {
+        "annotation": [world.annotation["other"].pk],
+        "membership": list(world.other.memberships.values_list("pk", flat=True)),
+        "article": [world.article["other"].pk],
+    }
+    ids = st.sampled_from(
+        [str(i) for group in (own_ids, other_ids) for v in group.values() for i in v]
+    )
+    values = st.one_of(VALUES, ids, st.sampled_from(["gold", "none", "auto", "hand"]))
+    fields = st.sampled_from(
+        [
+            "dim-claim",
+            "dim-frames",
+            "stance-russia",
+            "stance-b_target",
+            "sources",
+            "revision",
+            "mode",
+            "overlap",
+            "annotators",
+            "articles",
+            "all_articles",
+        ]
+    )
+    data = draw.draw(
+        st.dictionaries(
+            fields, st.one_of(values, st.lists(values, max_size=3)), max_size=6
+        )
+    )
+    htmx = draw.draw(st.booleans())
+    if endpoint == "review_save":
+        role = "reviewer"
+        segment = world.segment["own"]
+        url = reverse("annotations:review_save", args=[segment.article_id, segment.pk])
+    else:
+        role = "manager"
+        url = reverse("annotations:team_assign", args=[world.own.slug])
+    before = state()
+    client = client_for(world, role)
+    response = client.post(url, data, headers={"hx-request": "true"} if htmx else {})
+    status = response.status_code
+    FUZZ_OUTCOMES[f"{endpoint} {status}"] += 1
+    assert status in (200, 302, 400, 404, 409, 422), (status, data)
+    if status >= 400:
+        assert state() == before, data
+    # Whatever was stored stays inside the own project and its scheme.
+    assert (
+        not Assignment.objects.filter(
+            article__project=world.own, annotator__memberships__project=world.other
+        )
+        .exclude(annotator__memberships__project=world.own)
+        .exists()
+    )
+    assert (
+        not Assignment.objects.filter(article=world.article["other"])
+        .exclude(annotator=world.users["outsider"])
+        .exists()
+    )
+    for gold in Annotation.objects.gold():
+        codes = {c for cs in gold.values["labels"].values() for c in cs}
+        assert not set(OTHER_SCHEME_CODES) & codes, gold.values
+        assert gold.article.project == world.own

@@ -440,3 +440,23 @@ def test_agreement_summary_is_plain_data_for_the_codebook(project):
     factories.annotate(segment, _a, claim="checkworthy", is_gold=True)
     assert team.agreement_summary(project)["n_annotations"] == 4  # gold not counted
     assert Annotation.objects.gold().count() == gold_before + 1
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_team_index_answers_every_role_and_lists_only_its_own_projects(
+    client, project, people, role
+):
+    response = client_as(client, people, role).get(reverse("annotations:team_index"))
+    if role == "anonymous":
+        assert response.status_code == 302
+        return
+    assert response.status_code == 200
+    listed = [p.slug for p, _role in response.context["rows"]]
+    if role in ("reviewer", "manager"):
+        assert listed == [project.slug]
+    elif role == "superuser":
+        assert set(listed) == {project.slug, "elsewhere"}
+    elif role == "outsider":
+        assert listed == ["elsewhere"]
+    else:
+        assert listed == []

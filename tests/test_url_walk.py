@@ -29,7 +29,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from annotations import services
 from annotations.models import (
@@ -353,6 +353,7 @@ def test_every_url_as_every_role_is_guarded(world):
     walked = urls_to_walk(world)
     problems: list[str] = []
     counted: Counter[str] = Counter()
+    seen_by: dict[str, set[str]] = {role: set() for role in ROLES}
     for role in ROLES:
         for pattern, side, path in walked:
             if pattern.name in ("logout", "admin:logout"):
@@ -372,6 +373,9 @@ def test_every_url_as_every_role_is_guarded(world):
                         problems.append(f"{where}: anonymous not sent to login")
                 continue
             body = body_of(response)
+            seen_by[role] |= {
+                s for s in world.annotator2_secrets + world.own_secrets if s in body
+            }
             member_of_own = role in ("annotator", "reviewer", "manager")
             foreign = (member_of_own and side == "other") or (
                 role == "outsider" and side == "own"
@@ -413,29 +417,10 @@ def test_every_url_as_every_role_is_guarded(world):
         f"GET requests {dict(counted)}"
     )
     assert not problems, "\n".join(problems)
-
-
-def test_the_walk_would_see_a_leak(world):
-    """Positive control: the planted strings do reach the people allowed to see them,
-    so their absence above means something."""
-    walked = urls_to_walk(world)
-    seen_by: dict[str, set[str]] = {
-        "superuser": set(),
-        "reviewer": set(),
-        "annotator": set(),
-    }
-    for role in seen_by:
-        client = client_for(world, role)
-        for pattern, _side, path in walked:
-            if pattern.name in ("logout", "admin:logout"):
-                continue
-            body = body_of(client.get(path))
-            seen_by[role] |= {
-                s for s in world.annotator2_secrets + world.own_secrets if s in body
-            }
+    # Positive control: the planted strings do reach the people allowed to see them,
+    # so their absence elsewhere means something.
     assert "ZZA2-COMMENT" in seen_by["superuser"]  # the admin shows every comment
-    assert "ZZOWN-TITLE" in seen_by["annotator"]  # annotators see their articles
-    assert "ZZA1-COMMENT" in seen_by["annotator"]  # ... and their own labels
+    assert {"ZZOWN-TITLE", "ZZA1-COMMENT"} <= seen_by["annotator"]  # their own work
 
 
 def test_annotator_and_outsider_never_receive_others_work_in_any_variant(world):
@@ -460,11 +445,17 @@ def test_annotator_and_outsider_never_receive_others_work_in_any_variant(world):
                 f"?annotator={world.annotator2.pk}&user={world.annotator2.pk}"
                 f"&project={world.own.slug}&project={world.other.slug}&format=json",
                 f"?project={foreign_slug}",
+                # The export's own parameters, asking for other people's work.
+                "?mode=annotations&format=csv&include_unlabelled=on"
+                "&annotators=annotator2&annotators=annotator1",
+                "?mode=segments&format=jsonl&include_unlabelled=on",
+                "?mode=annotations&format=jsonl&codebook=json",
             )
             variants = [
                 ("get", path, {"headers": {"hx-request": "true"}}),
                 ("get", path + queries[0], {}),
                 ("get", path + queries[1], {"headers": {"hx-request": "true"}}),
+                *(("get", path + query, {}) for query in queries[2:]),
                 ("post", path, {}),
                 (
                     "post",
@@ -498,6 +489,63 @@ def test_annotator_and_outsider_never_receive_others_work_in_any_variant(world):
     print(f"\nURL walk variants (htmx, POST, query): {count} requests")
     assert not problems, "\n".join(problems)
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("role", "query", "status", "present", "absent"),
+    [
+        (
+            "annotator",
+            "mode=annotations&format=csv",
+            200,
+            ["ZZA1-COMMENT"],
+            ["ZZA2-COMMENT", "ZZA2-SOURCE", "ZZA2-CUE", "annotator2"],
+        ),
+        (
+            "annotator",
+            "mode=annotations&format=jsonl&include_unlabelled=on",
+            200,
+            ["ZZA1-SOURCE"],
+            ["ZZA2-", "annotator2"],
+        ),
+        (
+            "annotator",
+            "mode=annotations&format=csv&annotators=annotator2",
+            403,
+            [],
+            ["ZZA2-"],
+        ),
+        ("annotator", "mode=segments&format=csv", 403, [], ["ZZA2-"]),
+        (
+            "reviewer",
+            "mode=annotations&format=csv",
+            200,
+            ["ZZA1-COMMENT", "ZZA2-COMMENT", "ZZA2-SOURCE"],
+            ["ZZOTHER"],
+        ),
+        ("outsider", "mode=annotations&format=csv", 404, [], ["ZZA1-", "ZZA2-"]),
+    ],
+    ids=[
+        "own-csv",
+        "own-jsonl",
+        "ask-for-annotator2",
+        "majority-labels",
+        "reviewer-sees-all",
+        "outsider",
+    ],
+)
+def test_export_download_is_blind_for_annotators(
+    world, role, query, status, present, absent
+):
+    client = client_for(world, role)
+    url = reverse("annotations:export_download", args=[world.own.slug])
+    response = client.get(f"{url}?{query}")
+    body = body_of(response)
+    assert response.status_code == status, body[:500]
+    for text in present:
+        assert text in body
+    for text in absent:
+        assert text not in body
 
 
 def test_every_pattern_is_filled(world):

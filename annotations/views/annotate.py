@@ -206,8 +206,11 @@ def _context(
         # "Keep mine" resubmits against the stored revision.
         revision = conflict["stored_revision"]
     paragraphs: dict[int, list[Segment]] = {}
+    # One reverse() and string formatting instead of a {% url %} per segment.
+    url_pattern = annotate_url(article.pk, 0)[: -len("0/")]
     for segment in segments:
         segment.state = mine.state(segment)
+        segment.url = f"{url_pattern}{segment.position}/"
         paragraphs.setdefault(segment.paragraph, []).append(segment)
     order = list(paragraphs)
     at = order.index(current.paragraph)
