@@ -7,6 +7,7 @@ Every changelist renders in a fixed number of queries: foreign keys in
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -299,7 +300,17 @@ class ArticleAdmin(admin.ModelAdmin):
         form = ImportArticlesForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             project = form.cleaned_data["project"]
+            limit = settings.IMPORT_MAX_FILE_BYTES
             for upload in form.cleaned_data["files"]:
+                if upload.size > limit:
+                    # Refused before read(): an oversized upload never enters memory.
+                    self.message_user(
+                        request,
+                        f"{upload.name}: the file has {upload.size:,} bytes; "
+                        f"the limit is {limit:,}",
+                        messages.ERROR,
+                    )
+                    continue
                 result = import_file(
                     project=project, name=upload.name, data=upload.read(), user=request.user
                 )

@@ -17,8 +17,9 @@ How the corpus is built, and why
   throughput. Writing all 300,000 this way would take many minutes, so the rest
   is filled by a bulk path that writes the same rows: ``Annotation`` (with the
   ``values`` snapshot built by ``services.annotation_values``), its historical
-  row (``bulk_create_with_history``) and the ``AnnotationLabel`` rows. The output
-  says how many annotations came from each path.
+  row and the ``AnnotationLabel`` rows, with COPY on PostgreSQL and
+  ``bulk_create_with_history`` elsewhere. The output says how many annotations
+  came from each path.
 - Pages: Django's test client with ``force_login`` as the users the bench made,
   with the production middleware stack, timed around each request (client
   overhead included, which the limit view pays as well).
@@ -27,7 +28,8 @@ The limit beside each figure is measured in the same run:
 - pages and save: ``bench_urls.limit_view``, which does only as many primary-key
   SELECTs as the page ran queries beyond the session and user lookups (and, for
   the save, one INSERT into the annotation table);
-- export: a raw SELECT of the same rows through a server-side cursor.
+- export: the export's own SELECT run raw through a server-side cursor.
+Agreement and import have no limit beside them (nothing simpler does the same work).
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ class Figure:
     limit_p95: float | None = None
     limit_p99: float | None = None
     peak_memory_mb: float | None = None
+    samples: int | None = None
     note: str = ""
 
 
@@ -850,8 +853,9 @@ def time_calls(
         if number and time.perf_counter() > warm_until:
             break
         user, call = make(rng)
+        client = clients(user)  # a new client logs in: outside the count
         with CaptureQueriesContext(connection) as captured:
-            response = _send(clients(user), call)
+            response = _send(client, call)
         _finish(call, response)
         queries = max(queries, len(captured))
     deadline = time.perf_counter() + max_seconds
@@ -932,6 +936,7 @@ def measure_page(
         clients, make, samples=samples, warmup=warmup, seed=seed
     )
     figure.queries = queries
+    figure.samples = len(timings)
     figure.p50, figure.p95, figure.p99 = _ms_percentiles(timings)
     figure.value = figure.p95
     reads = max(queries - baseline_queries - (1 if spec.writes else 0), 0)
@@ -1092,6 +1097,9 @@ def environment() -> dict:
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "debug": settings.DEBUG,
+        # Other processes on the machine inflate every figure: the load average
+        # at the start (and, in "notes", at the end) says how busy it was.
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -1114,6 +1122,7 @@ def run(config: BenchConfig, *, log: Callable[[str], None]) -> BenchResult:
         with override_settings(**overrides):
             _measure_all(config, scratch, result, log)
     finally:
+        result.environment["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         if config.keep:
             log(f"kept scratch project {scratch.project.slug} (--keep)")
             result.notes.append(f"scratch project {scratch.project.slug} kept")
@@ -1218,7 +1227,7 @@ def _measure_all(
     figures.append(
         Figure(
             key="agreement",
-            title="Agreement, whole project (claim + frames)",
+            title="Agreement computation, whole project",
             unit="s",
             value=round(seconds, 2),
             budget="<= 5 s",
@@ -1233,8 +1242,10 @@ def _baseline_queries(ctx: BenchContext, clients: Clients, fresh) -> int:
     user, call = limit_call(
         ctx, reads=0, insert=False, rng=random.Random(0), fresh=fresh
     )
+    client = clients(user)  # logs in: not part of the count
+    _send(client, call)  # the first request of a session may write to it
     with CaptureQueriesContext(connection) as captured:
-        _send(clients(user), call)
+        _send(client, call)
     return len(captured)
 
 
@@ -1298,7 +1309,10 @@ def table(result: BenchResult) -> str:
             f"by {corpus['annotators']} annotators "
             f"({corpus['annotations_by_save_annotation']:,} via save_annotation, "
             f"{corpus['annotations_by_bulk_path']:,} via the bulk path); "
-            f"{result.environment['database']}, {result.environment['cpus']} CPUs. "
-            "Latency: p50 / p95 / p99; limit = minimal view with the same DB reads.",
+            f"{result.environment['database']}, {result.environment['cpus']} CPUs, "
+            f"load average {result.environment['load_average_start'][0]} at the "
+            f"start, {result.environment.get('load_average_end', ['?'])[0]} at the "
+            "end. Latency: p50 / p95 / p99; limit = minimal view with the same DB "
+            "reads.",
         )
     return "\n".join(lines)

@@ -164,18 +164,6 @@ class AnnotationForm(forms.Form):
         return (int(start), int(end))
 
 
-def initial_from_values(values: dict) -> dict:
-    """The stored snapshot (``Annotation.values``) as what the form template shows."""
-    return {
-        "labels": {dim: set(codes) for dim, codes in values.get("labels", {}).items()},
-        "primary": values.get("primary", {}),
-        "attributions": values.get("attributions", []),
-        "stances": {item["target"]: item for item in values.get("stances", [])},
-        "unsure": values.get("unsure", False),
-        "comment": values.get("comment", ""),
-    }
-
-
 def values_from_input(payload: AnnotationInput) -> dict:
     """An unsaved submission in the same shape as ``Annotation.values`` (conflicts)."""
     return {

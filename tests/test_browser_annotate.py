@@ -96,6 +96,23 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
     page.keyboard.press("Enter")
     _wait_position(page, 5)
     assert Annotation.objects.get(segment__position=4).revision == 1
+    # Moving away with a change saves it first (never lost silently).
+    page.keyboard.press("4")
+    page.keyboard.press("j")
+    _wait_position(page, 6)
+    assert Annotation.objects.get(segment__position=5).values["labels"] == {
+        "claim": ["none"]
+    }
+    # So does the browser's Back button.
+    page.keyboard.press("4")
+    page.go_back()
+    _wait_position(page, 5)
+    page.wait_for_function(
+        "document.querySelector('.outline-item[data-position=\"6\"]')"
+        ".classList.contains('state-labelled')"
+    )
+    assert Annotation.objects.filter(segment__position=6).exists()
+    Annotation.objects.filter(segment__position__in=[5, 6]).delete()
 
     mine = {
         a.segment.position: a.values
@@ -115,6 +132,8 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
     assert mine[4]["stances"] == [
         {"target": "ukraine", "polarity": "none", "holder": None}
     ]
+    # Active time measured in the browser arrives with every save.
+    assert all(a.time_spent_ms > 0 for a in Annotation.objects.all())
 
     # Reload: every label is still there, read from the database.
     page.goto(f"{live_server.url}/articles/{article.pk}/segments/3/")
@@ -315,6 +334,11 @@ def test_selecting_text_marks_source_and_cue_spans(seeded, live_server, browser_
     assert page.input_value('input[name="attr-0-source_end"]') == str(source_end)
     assert page.input_value('input[name="attr-0-cue"]') == "hat"
     page.keyboard.press("3")
+    # "Save" keeps the segment and offers an empty row for a second source.
+    page.click("#save-stay")
+    page.wait_for_selector('.attribution-new[data-index="1"]')
+    assert page.input_value('input[name="attr-0-source"]') == segment.text[:source_end]
+    assert page.inner_text("#save-status").startswith("Saved")
     page.keyboard.press("Enter")
     _wait_position(page, 3)
     attribution = Annotation.objects.get().values["attributions"][0]

@@ -26,9 +26,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
 
 import pytest
 from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
 
 from annotations import services
 from annotations.models import (
@@ -334,3 +339,86 @@ def test_a_replayed_stale_revision_is_refused_and_changes_nothing(project, annot
     stored = Annotation.objects.get(segment=segment, annotator=annotator)
     assert (stored.revision, stored.comment) == (2, "v2")
     assert Project.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_saving_at_once_over_http_one_gets_a_conflict(
+    live_server, monkeypatch
+):
+    """Real concurrent HTTP requests against the running server (PostgreSQL: each
+    request thread has its own connection). SQLite's in-memory test database shares
+    one connection between the server's threads, so there the subprocess races above
+    stand in for this one."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with a connection per server thread")
+    segment, annotator, _other = make_world()
+    first = services.save_annotation(
+        segment=segment,
+        annotator=annotator,
+        payload=payload("factual", "original"),
+        expected_revision=None,
+    )
+    session = Client()
+    session.force_login(annotator)
+    secret = "k" * 32  # a CSRF secret; the header carries the same value
+    cookie = f"sessionid={session.cookies['sessionid'].value}; csrftoken={secret}"
+    url = live_server.url + reverse(
+        "annotations:save_annotation", args=[segment.article_id, segment.position]
+    )
+    barrier = threading.Barrier(2, timeout=30)
+    validate, canonical_sources = services._validate, services._canonical_sources
+
+    def validate_then_wait(**kwargs):
+        result = validate(**kwargs)
+        barrier.wait()
+        return result
+
+    def hold_the_lock(*args, **kwargs):
+        time.sleep(HOLD_LOCK_SECONDS)
+        return canonical_sources(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_validate", validate_then_wait)
+    monkeypatch.setattr(services, "_canonical_sources", hold_the_lock)
+    answers: dict[str, tuple[int, dict]] = {}
+
+    def post(claim: str, comment: str) -> None:
+        body = urlencode(
+            {"dim-claim": claim, "comment": comment, "revision": first.revision}
+        ).encode()
+        request = Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Cookie": cookie,
+                "X-CSRFToken": secret,
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        try:
+            with urlopen(request, timeout=60) as response:
+                answers[comment] = (response.status, json.loads(response.read()))
+        except HTTPError as error:
+            answers[comment] = (error.code, json.loads(error.read()))
+
+    threads = [
+        threading.Thread(target=post, args=("checkworthy", "tab A")),
+        threading.Thread(target=post, args=("opinion", "tab B")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    statuses = sorted(status for status, _ in answers.values())
+    assert statuses == [200, 409], answers
+    winner = next(c for c, (status, _) in answers.items() if status == 200)
+    _status, conflict = next(a for a in answers.values() if a[0] == 409)
+    stored = Annotation.objects.get(segment=segment, annotator=annotator)
+    assert stored.revision == first.revision + 1
+    assert stored.comment == winner
+    # The loser is shown the winner's stored version, and its own choice to redo.
+    assert conflict["stored_revision"] == stored.revision
+    assert conflict["stored"] == stored.values
+    assert conflict["mine"]["comment"] != winner

@@ -368,3 +368,29 @@ def test_admin_upload_is_refused_to_staff_without_add_permission(client, project
     )
     assert response.status_code in (302, 403)
     assert counts() == (0, 0)
+
+
+def test_admin_upload_over_the_limit_is_refused_without_reading_it(
+    admin_client, project, settings, monkeypatch
+):
+    from django.core.files.uploadedfile import InMemoryUploadedFile
+
+    settings.IMPORT_MAX_FILE_BYTES = 100
+    read = InMemoryUploadedFile.read  # a property returning the file's read
+
+    def read_small_only(self):
+        assert self.size <= 100, "an oversized upload was read into memory"
+        return read.fget(self)
+
+    monkeypatch.setattr(InMemoryUploadedFile, "read", property(read_small_only))
+    big = upload("big.txt", ("Titel\n\n" + "Ein Satz. " * 30).encode())
+    small = upload("small.txt", b"Titel\n\nEin Satz.\n")
+    response = admin_client.post(
+        reverse("admin:annotations_article_import"),
+        {"project": project.pk, "files": [big, small]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("big.txt" in m and "the limit is 100" in m for m in shown), shown
+    assert any("small.txt: imported 1 article" in m for m in shown), shown
+    assert Article.objects.get().source_file == "small.txt"

@@ -454,3 +454,79 @@ def test_first_save_race_leaves_one_annotation_and_the_loser_sees_the_winner(
     assert sorted(outcomes) == ["saved", "stale"]
     assert Annotation.objects.filter(segment=segment).count() == 1
     assert AnnotationLabel.objects.count() == 1
+
+
+# --------------------------------------------------------------------- the form
+
+
+def _form(data: dict):
+    from django.http import QueryDict
+
+    from annotations.forms import AnnotationForm
+
+    query = QueryDict(mutable=True)
+    for key, value in data.items():
+        query.setlist(key, value if isinstance(value, list) else [value])
+    return AnnotationForm(query)
+
+
+def test_form_turns_a_post_into_the_service_input():
+    form = _form(
+        {
+            "dim-claim": "opinion",
+            "dim-frames": ["political", "economic"],
+            "primary-frames": "economic",
+            "dim-empty": "",
+            "stance-nato": "favor",
+            "holder-nato": "1",
+            "stance-usa": "",
+            "attr-count": "3",
+            "attr-0-source": "Peskow",
+            "attr-0-cue_spans": "1-3,5-8",
+            "attr-1-source": "  ",  # the always-offered empty row
+            "attr-2-source": "Rubio",
+            "attr-2-source_start": "0",
+            "attr-2-source_end": "5",
+            "attr-9-source": "beyond attr-count, ignored",
+            "unsure": "on",
+            "comment": " so ",
+            "time_spent_ms": "900",
+            "revision": "4",
+        }
+    )
+    assert form.is_valid(), form.errors
+    payload = form.cleaned_data["payload"]
+    assert payload.labels == {
+        "claim": ("opinion",),
+        "frames": ("political", "economic"),
+    }
+    assert payload.primary == {"frames": "economic"}
+    assert [(s.target, s.polarity, s.holder) for s in payload.stances] == [
+        ("nato", "favor", 1)
+    ]
+    assert [a.source_text for a in payload.attributions] == ["Peskow", "Rubio"]
+    assert payload.attributions[0].cue_spans == ((1, 3), (5, 8))
+    assert payload.attributions[1].source_span == (0, 5)
+    assert payload.unsure is True
+    assert payload.comment == " so "
+    assert payload.time_spent_ms == 900
+    assert form.cleaned_data["revision"] == 4
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"revision": "0"},
+        {"revision": "x"},
+        {"time_spent_ms": "-1"},
+        {"time_spent_ms": str(25 * 3600 * 1000)},
+        {"attr-count": "21"},
+        {"comment": "c" * 5001},
+        {"attr-count": "1", "attr-0-source": "A", "attr-0-source_start": "3"},
+        {"attr-count": "1", "attr-0-source": "A", "attr-0-cue_spans": "3-"},
+        {"attr-count": "1", "attr-0-source": "s" * 2001},
+        {"stance-nato": "favor", "holder-nato": "-1"},
+    ],
+)
+def test_form_refuses_malformed_values(data):
+    assert not _form({"dim-claim": "opinion", **data}).is_valid()

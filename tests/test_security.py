@@ -9,6 +9,7 @@ sees a changed annotation or a 500.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -44,6 +45,9 @@ from tests.test_url_walk import (
     client_for,
     urls_to_walk,
 )
+
+# Playwright's sync API runs an event loop; Django would refuse DB access in it.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 ROOT = Path(__file__).resolve().parent.parent
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -790,3 +794,65 @@ def test_fuzzed_review_and_assign_posts_never_fail_or_cross_projects(
         codes = {c for cs in gold.values["labels"].values() for c in cs}
         assert not set(OTHER_SCHEME_CODES) & codes, gold.values
         assert gold.article.project == world.own
+
+
+# --- in a real browser: CSP violations and script execution ------------------------
+
+
+@pytest.mark.browser
+def test_hostile_pages_run_no_script_and_break_no_policy_in_chromium(
+    browser_page, live_server, hostile_world
+):
+    """Chromium enforces the CSP: a violation shows up as a console error, executed
+    hostile markup as an alert dialog. Neither may happen on any page people use."""
+    from tests.browser import login, screenshot
+
+    world, page = hostile_world, browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    missing: list[str] = []
+    page.on(
+        "console",
+        lambda message: message.type == "error"
+        and "404" in message.text
+        and missing.append(message.location.get("url", "")),
+    )
+    own, article = world.own.slug, world.article["own"]
+    annotation = world.secret_annotation
+    pages = {
+        "root": [
+            reverse("annotations:work_list"),
+            reverse("annotations:annotate", args=[article.pk]),
+            reverse("annotations:review", args=[article.pk]),
+            reverse("annotations:team_dashboard", args=[own]),
+            reverse("annotations:team_agreement", args=[own]),
+            reverse("annotations:team_assign", args=[own]),
+            reverse("annotations:export") + f"?project={own}",
+            reverse("admin:annotations_article_changelist"),
+            reverse("admin:annotations_article_change", args=[article.pk]),
+            reverse("admin:annotations_annotation_change", args=[annotation.pk]),
+            reverse("admin:annotations_source_changelist"),
+            reverse("admin:auth_user_changelist"),
+        ],
+    }
+    world.users["superuser"].set_password(factories.PASSWORD)
+    world.users["superuser"].save()
+    login(page, live_server, "root")
+    visited = 0
+    for path in pages["root"]:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        visited += 1
+        if path == reverse("annotations:annotate", args=[article.pk]):
+            screenshot(page, "security-hostile-annotate")
+        if path == reverse("annotations:review", args=[article.pk]):
+            screenshot(page, "security-hostile-review")
+    assert visited == len(pages["root"])
+    assert dialogs == [], dialogs
+    violations = [e for e in page.console_errors if "Content Security Policy" in e]
+    assert violations == [], violations
+    # The admin's pages have no icon link, so Chromium asks for /favicon.ico (404):
+    # cosmetic, and not what this test is about.
+    assert [url for url in missing if not url.endswith("/favicon.ico")] == []
+    errors = [e for e in page.console_errors if "404" not in e]
+    assert errors == [], errors

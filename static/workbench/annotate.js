@@ -19,6 +19,7 @@
     attempt: 0,
     retryTimer: null,
     pendingGo: "next",
+    lastGo: "next",
     attrIndex: 0,
     suggestTimer: null,
   };
@@ -261,9 +262,11 @@
       return true;
     }
     clearTimeout(state.retryTimer);
+    state.lastGo = go;
     state.saving = true;
     state.retryable = false;
     const changesAtStart = state.changes;
+    tick(); // count the active time since the last tick too
     const body = new FormData(f);
     body.set("time_spent_ms", String(Math.round(state.activeMs)));
     body.set("go", go);
@@ -293,7 +296,11 @@
       showErrors([]);
       if (go === "next") {
         if (json.article_complete) window.location.assign(json.next_url);
-        else await load(json.next_url, { push: true, skipSave: true });
+        else await load(json.next_url, { push: true });
+      } else if (state.changes === changesAtStart && newSourceTyped()) {
+        // The new source is stored: show it as a row of its own with an empty
+        // row below for the next one, as the server renders it.
+        await load(window.location.href, { push: false });
       }
       return true;
     }
@@ -330,6 +337,11 @@
     setStatus("error", `Not saved: ${response ? `server error ${response.status}` : "no connection"}. Retrying in ${Math.round(delay / 1000)} s (attempt ${state.attempt} of ${MAX_ATTEMPTS - 1})…`);
     state.retryTimer = setTimeout(() => save(go), delay);
     return false;
+  }
+
+  function newSourceTyped() {
+    const input = $(".attribution-new .source-input");
+    return Boolean(input && input.value.trim());
   }
 
   async function readJson(response) {
@@ -418,6 +430,8 @@
   // ---------------------------------------------------------------- navigation
   async function navigate(url) {
     if (!url) return;
+    // A save in flight (Enter pressed just before) finishes first.
+    while (state.saving) await new Promise((resolve) => setTimeout(resolve, 50));
     if (state.dirty) {
       const ok = await save("stay");
       if (!ok) {
@@ -626,7 +640,7 @@
     }
     if (el.closest("#help-button")) { toggleGuidelines(); return; }
     if (el.closest("[data-close]")) { el.closest("dialog").close(); return; }
-    if (el.closest("#retry-save")) { state.attempt = 0; save(state.pendingGo); return; }
+    if (el.closest("#retry-save")) { state.attempt = 0; save(state.lastGo || "stay"); return; }
     if (el.closest("#mark-source")) { markSpan("source"); return; }
     if (el.closest("#mark-cue")) { markSpan("cue"); return; }
     if (el.closest("#clear-stances")) {
@@ -673,7 +687,11 @@
       event.returnValue = "";
     }
   });
-  window.addEventListener("popstate", () => { load(window.location.href, { push: false }); });
+  window.addEventListener("popstate", async () => {
+    // The form still belongs to the segment being left: save it before leaving.
+    if (state.dirty) await save("stay");
+    load(window.location.href, { push: false });
+  });
   setInterval(tick, 1000);
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);

@@ -2,6 +2,7 @@
 [--requests N] [--json FILE] [--keep]"""
 
 import json
+import signal
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -64,7 +65,12 @@ class Command(BaseCommand):
         config = self._config(options)
         if json is not None and not json.parent.exists():
             raise CommandError(f"--json: folder {json.parent} does not exist")
-        result = benchmark.run(config, log=lambda line: self.stderr.write(line))
+        # `kill` (SIGTERM) unwinds like Ctrl-C, so the scratch project is removed.
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            result = benchmark.run(config, log=lambda line: self.stderr.write(line))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         self.stdout.write(benchmark.table(result))
         for note in result.notes:
             self.stdout.write(f"note: {note}")
@@ -93,6 +99,10 @@ class Command(BaseCommand):
             seed=options["seed"],
             keep=options["keep"],
         )
+
+
+def _terminate(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _dumps(data: dict) -> str:
