@@ -33,8 +33,17 @@ def bench_json(db, tmp_path, settings):
     settings.DEBUG = False
     path = tmp_path / "bench.json"
     call_command(
-        "bench", "--articles", "3", "--segments-per-article", "6", "--requests", "3",
-        "--save-sample", "5", "--json", str(path),
+        "bench",
+        "--articles",
+        "3",
+        "--segments-per-article",
+        "6",
+        "--requests",
+        "3",
+        "--save-sample",
+        "5",
+        "--json",
+        str(path),
     )
     return json.loads(path.read_text())
 
@@ -67,10 +76,14 @@ def test_bench_builds_the_corpus_it_was_asked_for(bench_json):
 
 
 def test_bench_removes_its_scratch_project_and_users(bench_json):
-    assert not Project.objects.filter(slug__startswith=benchmark.SCRATCH_PREFIX).exists()
-    assert not get_user_model().objects.filter(
-        username__startswith=benchmark.SCRATCH_PREFIX
+    assert not Project.objects.filter(
+        slug__startswith=benchmark.SCRATCH_PREFIX
     ).exists()
+    assert (
+        not get_user_model()
+        .objects.filter(username__startswith=benchmark.SCRATCH_PREFIX)
+        .exists()
+    )
     assert not Article.objects.exists()
     assert not Segment.objects.exists()
     assert not Annotation.objects.exists()
@@ -83,8 +96,17 @@ def test_bench_removes_the_scratch_project_when_a_step_fails(db, monkeypatch):
 
     monkeypatch.setattr(benchmark, "measure_exports", broken)
     with pytest.raises(RuntimeError, match="export broke"):
-        call_command("bench", "--articles", "2", "--segments-per-article", "4",
-                     "--requests", "1", "--save-sample", "2")
+        call_command(
+            "bench",
+            "--articles",
+            "2",
+            "--segments-per-article",
+            "4",
+            "--requests",
+            "1",
+            "--save-sample",
+            "2",
+        )
     assert not Project.objects.exists()
     assert not Annotation.history.exists()
 
@@ -103,3 +125,15 @@ def test_percentile_interpolates_between_ranks():
     assert benchmark.percentile(samples, 0.5) == pytest.approx(50.5)
     assert benchmark.percentile(samples, 0.95) == pytest.approx(95.05)
     assert benchmark.percentile([3.0], 0.99) == 3.0
+
+
+def test_remove_leftovers_removes_a_killed_runs_scratch_project(db):
+    scratch = benchmark.create_scratch(benchmark.BenchConfig(annotators=2))
+    real = Project.objects.create(name="Real", slug="real-project")
+    call_command("bench", "--remove-leftovers")
+    assert list(Project.objects.all()) == [real]
+    assert (
+        not get_user_model()
+        .objects.filter(username__startswith=scratch.project.slug)
+        .exists()
+    )
