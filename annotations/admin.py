@@ -62,7 +62,14 @@ class StanceTargetInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "language", "scheme", "article_count", "member_count"]
+    list_display = [
+        "name",
+        "slug",
+        "language",
+        "scheme",
+        "article_count",
+        "member_count",
+    ]
     list_select_related = ["scheme"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -128,8 +135,18 @@ class SourceAdmin(admin.ModelAdmin):
 class DimensionInline(admin.TabularInline):
     model = Dimension
     extra = 0
-    fields = ["order", "code", "role", "name_en", "name_de", "kind", "required",
-              "active", "off_by_default", "allows_primary"]
+    fields = [
+        "order",
+        "code",
+        "role",
+        "name_en",
+        "name_de",
+        "kind",
+        "required",
+        "active",
+        "off_by_default",
+        "allows_primary",
+    ]
     show_change_link = True
 
 
@@ -160,8 +177,16 @@ class DimensionAdmin(admin.ModelAdmin):
 
 @admin.register(Label)
 class LabelAdmin(admin.ModelAdmin):
-    list_display = ["code", "name_en", "name_de", "dimension", "key", "order", "active",
-                    "use_count"]
+    list_display = [
+        "code",
+        "name_en",
+        "name_de",
+        "dimension",
+        "key",
+        "order",
+        "active",
+        "use_count",
+    ]
     list_select_related = ["dimension__scheme"]
     list_filter = ["dimension__scheme", "dimension", "active"]
     search_fields = ["code", "name_en", "name_de"]
@@ -174,7 +199,9 @@ class LabelAdmin(admin.ModelAdmin):
     def use_count(self, label: Label) -> int:
         return label.use_total
 
-    def has_delete_permission(self, request: HttpRequest, obj: Label | None = None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Label | None = None
+    ) -> bool:
         if obj is not None and obj.uses.exists():
             return False
         return super().has_delete_permission(request, obj)
@@ -193,7 +220,9 @@ class LabelAdmin(admin.ModelAdmin):
 
     @admin.action(description="Deactivate selected labels (keeps existing annotations)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self.message_user(request, f"Deactivated {queryset.update(active=False)} labels.")
+        self.message_user(
+            request, f"Deactivated {queryset.update(active=False)} labels."
+        )
 
     @admin.action(description="Activate selected labels")
     def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -241,14 +270,29 @@ class ImportArticlesForm(forms.Form):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "project", "outlet", "published", "segment_count",
-                    "annotation_count", "imported_at", "source_file"]
+    list_display = [
+        "title",
+        "project",
+        "outlet",
+        "published",
+        "segment_count",
+        "annotation_count",
+        "imported_at",
+        "source_file",
+    ]
     list_select_related = ["project"]
     list_filter = ["project", "outlet", "language"]
     search_fields = ["title", "byline", "outlet", "source_file"]
     date_hierarchy = "imported_at"
-    readonly_fields = ["text", "content_hash", "source_file", "imported_at",
-                       "imported_by", "segment_count", "annotatable_count"]
+    readonly_fields = [
+        "text",
+        "content_hash",
+        "source_file",
+        "imported_at",
+        "imported_by",
+        "segment_count",
+        "annotatable_count",
+    ]
     inlines = [SegmentInline]
     change_list_template = "admin/annotations/article/change_list.html"
     actions = ["export_csv"]
@@ -261,14 +305,20 @@ class ArticleAdmin(admin.ModelAdmin):
         spreadsheets), limited to the selected articles of one project."""
         project_ids = set(queryset.order_by().values_list("project_id", flat=True))
         if len(project_ids) != 1:
-            self.message_user(request, "Select articles of one project to export "
-                              "(the columns depend on the project's scheme).",
-                              messages.ERROR)
+            self.message_user(
+                request,
+                "Select articles of one project to export "
+                "(the columns depend on the project's scheme).",
+                messages.ERROR,
+            )
             return None
         project = Project.objects.select_related("scheme").get(pk=project_ids.pop())
         if not has_role(request.user, project, Role.REVIEWER):
-            self.message_user(request, f"Exporting {project.name} needs the reviewer "
-                              "or manager role in it.", messages.ERROR)
+            self.message_user(
+                request,
+                f"Exporting {project.name} needs the reviewer or manager role in it.",
+                messages.ERROR,
+            )
             return None
         articles = Article.objects.filter(pk__in=queryset.order_by().values("pk"))
         return export_response(project, ExportOptions(articles=articles), fmt="csv")
@@ -277,7 +327,11 @@ class ArticleAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(annotation_total=Count("annotations", filter=Q(annotations__is_gold=False)))
+            .annotate(
+                annotation_total=Count(
+                    "annotations", filter=Q(annotations__is_gold=False)
+                )
+            )
         )
 
     @admin.display(description="annotations", ordering="annotation_total")
@@ -312,13 +366,18 @@ class ArticleAdmin(admin.ModelAdmin):
                     )
                     continue
                 result = import_file(
-                    project=project, name=upload.name, data=upload.read(), user=request.user
+                    project=project,
+                    name=upload.name,
+                    data=upload.read(),
+                    user=request.user,
                 )
                 if not result.ok:
                     self.message_user(request, result.error, messages.ERROR)
                 elif result.articles == 0:
                     self.message_user(
-                        request, f"{upload.name}: already imported, skipped", messages.WARNING
+                        request,
+                        f"{upload.name}: already imported, skipped",
+                        messages.WARNING,
                     )
                 else:
                     self.message_user(
@@ -339,11 +398,27 @@ class ArticleAdmin(admin.ModelAdmin):
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "article", "position", "kind", "paragraph", "start", "end"]
+    list_display = [
+        "__str__",
+        "article",
+        "position",
+        "kind",
+        "paragraph",
+        "start",
+        "end",
+    ]
     list_select_related = ["article"]
     list_filter = ["kind", "article__project"]
     search_fields = ["text"]
-    readonly_fields = ["article", "position", "kind", "paragraph", "start", "end", "text"]
+    readonly_fields = [
+        "article",
+        "position",
+        "kind",
+        "paragraph",
+        "start",
+        "end",
+        "text",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -356,14 +431,31 @@ class SegmentAdmin(admin.ModelAdmin):
 
 @admin.register(Annotation)
 class AnnotationAdmin(SimpleHistoryAdmin):
-    list_display = ["id", "segment_link", "annotator", "is_gold", "unsure", "revision",
-                    "updated_at"]
+    list_display = [
+        "id",
+        "segment_link",
+        "annotator",
+        "is_gold",
+        "unsure",
+        "revision",
+        "updated_at",
+    ]
     list_select_related = ["segment", "annotator"]
     list_filter = ["is_gold", "unsure", "article__project"]
     search_fields = ["annotator__username", "segment__text", "comment"]
-    readonly_fields = ["segment", "article", "annotator", "is_gold", "values", "revision",
-                       "created_at", "updated_at", "time_spent_ms",
-                       "adjudicated_sources", "change_history"]
+    readonly_fields = [
+        "segment",
+        "article",
+        "annotator",
+        "is_gold",
+        "values",
+        "revision",
+        "created_at",
+        "updated_at",
+        "time_spent_ms",
+        "adjudicated_sources",
+        "change_history",
+    ]
     exclude = ["adjudicated_from"]
     # The history view lists every version with its labels and, from
     # django-simple-history, the field changes (values old -> new) and who saved it.
@@ -381,9 +473,14 @@ class AnnotationAdmin(SimpleHistoryAdmin):
     def adjudicated_sources(self, annotation: Annotation) -> str:
         """Gold only: the annotators' annotations it was adjudicated from. One query."""
         sources = annotation.adjudicated_from.select_related("annotator")
-        return format_html_join(
-            ", ", "{}", ((admin_link(a, f"{a.annotator} (#{a.pk})"),) for a in sources)
-        ) or "–"
+        return (
+            format_html_join(
+                ", ",
+                "{}",
+                ((admin_link(a, f"{a.annotator} (#{a.pk})"),) for a in sources),
+            )
+            or "–"
+        )
 
     @admin.display(description="changes, newest first")
     def change_history(self, annotation: Annotation) -> str:
@@ -395,9 +492,14 @@ class AnnotationAdmin(SimpleHistoryAdmin):
         previous = None
         for record in records:
             changes = values_changes(previous, record.values) or ["(no label change)"]
-            lines.append((record.history_date.strftime("%Y-%m-%d %H:%M:%S"),
-                          record.history_user or "?", record.revision,
-                          "; ".join(changes)))
+            lines.append(
+                (
+                    record.history_date.strftime("%Y-%m-%d %H:%M:%S"),
+                    record.history_user or "?",
+                    record.revision,
+                    "; ".join(changes),
+                )
+            )
             previous = record.values
         return format_html(
             "<ul>{}</ul>",

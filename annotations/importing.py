@@ -84,7 +84,9 @@ def decode_bytes(data: bytes, *, name: str) -> str:
     to save the file as UTF-8 instead.
     """
     if any(data.startswith(magic) for magic in _BINARY_MAGIC):
-        raise ImportRefused(f"{name}: this is a binary file (an image, PDF or archive), not text")
+        raise ImportRefused(
+            f"{name}: this is a binary file (an image, PDF or archive), not text"
+        )
     if b"\x00" in data:
         offset = data.index(b"\x00")
         raise ImportRefused(
@@ -118,7 +120,9 @@ def check_text(text: str, *, name: str, max_chars: int) -> None:
         )
     match = _SURROGATE.search(text)
     if match:
-        raise ImportRefused(f"{name}: contains a lone surrogate at character {match.start()}")
+        raise ImportRefused(
+            f"{name}: contains a lone surrogate at character {match.start()}"
+        )
 
 
 def draft_from_plain_text(
@@ -205,7 +209,11 @@ def parse_file(
     if suffix in (".txt", ".md"):
         check_text(text, name=name, max_chars=max_chars)
         return [draft_from_plain_text(text, source_file=name, language=language)]
-    rows = _jsonl_rows(text, name=name) if suffix == ".jsonl" else _csv_rows(text, name=name)
+    rows = (
+        _jsonl_rows(text, name=name)
+        if suffix == ".jsonl"
+        else _csv_rows(text, name=name)
+    )
     drafts = []
     for where, row in rows:
         draft = draft_from_row(row, where=where, source_file=name, language=language)
@@ -242,7 +250,9 @@ def _csv_rows(text: str, *, name: str) -> Iterator[tuple[str, dict[str, object]]
             )
         for row in reader:
             if None in row:
-                raise ImportRefused(f"{name} row {reader.line_num}: more cells than columns")
+                raise ImportRefused(
+                    f"{name} row {reader.line_num}: more cells than columns"
+                )
             yield f"{name} row {reader.line_num}", row
     except csv.Error as error:
         raise ImportRefused(f"{name}: not valid CSV ({error})") from None

@@ -1,4 +1,4 @@
-"""The corpus (projects, articles, segments), the label scheme, annotations and team work.
+"""The corpus (projects, articles, segments), label schemes, annotations, team work.
 
 Model and field names of ``Project``, ``Article`` and ``Segment`` are a contract: other
 tools read them. Reads that pages need live on the QuerySets as named methods that say
@@ -266,7 +266,9 @@ class SourceQuerySet(models.QuerySet):
 class Source(models.Model):
     """A canonical source in a project's source list; aliases map spellings to it."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sources")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="sources"
+    )
     name = models.CharField(max_length=200)
     aliases = models.JSONField(default=list, blank=True)
     source_type = models.ForeignKey(
@@ -301,7 +303,9 @@ class ArticleQuerySet(models.QuerySet):
 
 
 class Article(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="articles")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="articles"
+    )
     title = models.CharField(max_length=500)
     byline = models.CharField(max_length=300, blank=True)
     outlet = models.CharField(max_length=200, blank=True)
@@ -331,7 +335,8 @@ class Article(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "content_hash"], name="article_text_unique_in_project"
+                fields=["project", "content_hash"],
+                name="article_text_unique_in_project",
             )
         ]
         indexes = [models.Index(fields=["project", "imported_at"])]
@@ -352,7 +357,9 @@ class SegmentQuerySet(models.QuerySet):
 class Segment(models.Model):
     KIND_CHOICES = [(kind, kind) for kind in SEGMENT_KINDS]
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="segments")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="segments"
+    )
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=KIND_CHOICES)
     paragraph = models.PositiveIntegerField()
@@ -365,7 +372,8 @@ class Segment(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["article", "position"], name="segment_position_unique_in_article"
+                fields=["article", "position"],
+                name="segment_position_unique_in_article",
             ),
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")), name="segment_end_after_start"
@@ -423,9 +431,13 @@ class Annotation(models.Model):
     history shows old and new values, and exports and conflict answers need no joins.
     """
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="annotations")
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="annotations"
+    )
     # Denormalised from segment for progress counts per (annotator, article).
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="annotations")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="annotations"
+    )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
     )
@@ -452,12 +464,18 @@ class Annotation(models.Model):
                 name="one_annotation_per_segment_and_annotator",
             ),
             models.UniqueConstraint(
-                fields=["segment"], condition=Q(is_gold=True), name="one_gold_per_segment"
+                fields=["segment"],
+                condition=Q(is_gold=True),
+                name="one_gold_per_segment",
             ),
-            models.CheckConstraint(condition=Q(revision__gte=1), name="revision_positive"),
+            models.CheckConstraint(
+                condition=Q(revision__gte=1), name="revision_positive"
+            ),
         ]
         indexes = [
-            models.Index(fields=["annotator", "article"], name="annotation_progress_idx"),
+            models.Index(
+                fields=["annotator", "article"], name="annotation_progress_idx"
+            ),
             models.Index(fields=["article", "segment"], name="annotation_article_idx"),
         ]
 
@@ -488,9 +506,12 @@ class AnnotationLabel(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.label_id} on annotation {self.annotation_id}"
+
 
 class Attribution(models.Model):
-    """Who is speaking in a segment (PARC 3.0 / SpkAtt-2023): source, cue, type, form."""
+    """Who speaks in a segment (PARC 3.0 / SpkAtt-2023): source, cue, type, form."""
 
     annotation = models.ForeignKey(
         Annotation, on_delete=models.CASCADE, related_name="attributions"
@@ -498,7 +519,11 @@ class Attribution(models.Model):
     order = models.PositiveSmallIntegerField(default=0)
     source_text = models.CharField(max_length=300)
     source = models.ForeignKey(
-        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="attributions"
+        Source,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attributions",
     )
     source_type = models.ForeignKey(
         Label, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -524,6 +549,9 @@ class Attribution(models.Model):
             )
         ]
         ordering = ["annotation", "order"]
+
+    def __str__(self) -> str:
+        return f"{self.source_text} (annotation {self.annotation_id})"
 
 
 class StanceEntry(models.Model):
@@ -553,6 +581,10 @@ class StanceEntry(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        holder = f"source {self.holder_id}" if self.holder_id else "author"
+        return f"{holder} toward target {self.target_id}: {self.polarity_id}"
+
 
 # ---------------------------------------------------------------------------
 # Team work
@@ -562,7 +594,9 @@ class StanceEntry(models.Model):
 class Assignment(models.Model):
     """An article in an annotator's queue; ``position`` orders the queue."""
 
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="assignments"
+    )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
     )
@@ -579,7 +613,8 @@ class Assignment(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["article", "annotator"], name="one_assignment_per_article_and_annotator"
+                fields=["article", "annotator"],
+                name="one_assignment_per_article_and_annotator",
             )
         ]
         indexes = [models.Index(fields=["annotator", "position"])]
@@ -587,4 +622,3 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article} → {self.annotator}"
-

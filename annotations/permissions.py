@@ -53,10 +53,8 @@ def project_for(user, slug: str, minimum: str = Role.ANNOTATOR) -> tuple[Project
 
 
 def article_for(user, pk: int, minimum: str = Role.ANNOTATOR) -> tuple[Article, str]:
-    """The article (with project and scheme) and the user's role; 404 unless a member."""
-    article = (
-        Article.objects.select_related("project__scheme").filter(pk=pk).first()
-    )
+    """The article (with project and scheme) and the user's role; 404 for others."""
+    article = Article.objects.select_related("project__scheme").filter(pk=pk).first()
     if article is None:
         raise Http404("No such article.")
     return article, require_role(user, article.project, minimum)

@@ -98,8 +98,14 @@ def create_project(
         scheme=scheme or default_scheme(),
     )
     StanceTarget.objects.bulk_create(
-        StanceTarget(project=project, code=code, name=target, question=question, key=key,
-                     order=order)
+        StanceTarget(
+            project=project,
+            code=code,
+            name=target,
+            question=question,
+            key=key,
+            order=order,
+        )
         for order, (code, target, question, key) in enumerate(stance_targets)
     )
     return project
@@ -142,7 +148,7 @@ class FileImportResult:
 def store_drafts(
     *, project: Project, drafts: list[ArticleDraft], user=None
 ) -> FileImportResult:
-    """Store parsed articles in one transaction; texts already in the project are skipped.
+    """Store parsed articles in one transaction; texts already there are skipped.
 
     Cost: one query for the duplicates, one INSERT per article, one bulk INSERT of
     all segments of the file.
@@ -172,7 +178,9 @@ def store_drafts(
                 text=draft.text,
                 content_hash=draft.content_hash,
                 source_file=draft.source_file,
-                imported_by=user if user is not None and user.is_authenticated else None,
+                imported_by=user
+                if user is not None and user.is_authenticated
+                else None,
                 segment_count=len(draft.segments),
                 annotatable_count=sum(
                     span.kind in ANNOTATABLE_KINDS for span in draft.segments
@@ -247,7 +255,9 @@ def import_path(*, project: Project, path: Path, user=None) -> FileImportResult:
             )
         data = path.read_bytes()
     except OSError as error:
-        return FileImportResult(name=str(path), error=f"{path}: cannot read ({error.strerror})")
+        return FileImportResult(
+            name=str(path), error=f"{path}: cannot read ({error.strerror})"
+        )
     return import_file(project=project, name=path.name, data=data, user=user)
 
 
@@ -417,7 +427,9 @@ def _validate(
             continue
         primary = payload.primary.get(dimension_code)
         if primary and (not dimension.allows_primary or primary not in codes):
-            errors.append(f"primary {primary!r} must be one of the chosen {dimension.name_en}")
+            errors.append(
+                f"primary {primary!r} must be one of the chosen {dimension.name_en}"
+            )
         for code in codes:
             label = index.label(dimension_code, code, errors, dimension.name_en)
             if label is not None:
@@ -438,18 +450,25 @@ def _validate(
             errors.append(f"{where}: the source name is empty")
         if len(source_text) > MAX_SOURCE_NAME_CHARS:
             errors.append(
-                f"{where}: the source name is limited to {MAX_SOURCE_NAME_CHARS} characters"
+                f"{where}: the source name is limited to "
+                f"{MAX_SOURCE_NAME_CHARS} characters"
             )
         if len(item.cue_text.strip()) > MAX_SOURCE_CHARS:
-            errors.append(f"{where}: the cue is limited to {MAX_SOURCE_CHARS} characters")
+            errors.append(
+                f"{where}: the cue is limited to {MAX_SOURCE_CHARS} characters"
+            )
         spans = ([item.source_span] if item.source_span else []) + list(item.cue_spans)
         for span in spans:
             if not _span_ok(span, length):
-                errors.append(f"{where}: span {span!r} is outside the segment (0-{length})")
+                errors.append(
+                    f"{where}: span {span!r} is outside the segment (0-{length})"
+                )
         attributions.append(
             {
                 "source_text": source_text,
-                "source_type": index.role_label(DimensionRole.SOURCE_TYPE, item.source_type, errors),
+                "source_type": index.role_label(
+                    DimensionRole.SOURCE_TYPE, item.source_type, errors
+                ),
                 "form": index.role_label(DimensionRole.FORM, item.form, errors),
                 "cue_text": item.cue_text.strip(),
                 "source_span": list(item.source_span) if item.source_span else None,
@@ -468,9 +487,14 @@ def _validate(
         if not item.polarity:
             errors.append(f"stance toward {target.name}: polarity is missing")
         if item.holder is not None and not 0 <= item.holder < len(attributions):
-            errors.append(f"stance toward {target.name}: holder {item.holder} is not an attribution")
+            errors.append(
+                f"stance toward {target.name}: holder {item.holder} "
+                "is not an attribution"
+            )
         if (item.target, item.holder) in seen:
-            errors.append(f"stance toward {target.name} given twice for the same holder")
+            errors.append(
+                f"stance toward {target.name} given twice for the same holder"
+            )
         seen.add((item.target, item.holder))
         stances.append({"target": target, "polarity": polarity, "holder": item.holder})
 
@@ -485,7 +509,9 @@ def _span_ok(span, length: int) -> bool:
     return (
         isinstance(span, tuple | list)
         and len(span) == 2
-        and all(isinstance(value, int) and not isinstance(value, bool) for value in span)
+        and all(
+            isinstance(value, int) and not isinstance(value, bool) for value in span
+        )
         and 0 <= span[0] < span[1] <= length
     )
 
@@ -510,8 +536,13 @@ def _canonical_sources(project: Project, names: list[str]) -> dict[str, Source]:
     return found
 
 
-def annotation_values(annotation_input: AnnotationInput, chosen, attributions, stances,
-                      sources: dict[str, Source]) -> dict:
+def annotation_values(
+    annotation_input: AnnotationInput,
+    chosen,
+    attributions,
+    stances,
+    sources: dict[str, Source],
+) -> dict:
     """The snapshot stored in ``Annotation.values`` (codes, never display names)."""
     labels: dict[str, list[str]] = {}
     primary: dict[str, str] = {}
@@ -569,9 +600,10 @@ def save_annotation(
     project = segment.article.project
     if not segment.is_annotatable:
         raise AnnotationRefused([f"{segment.kind} segments are not annotated"])
-    if not annotator.is_superuser and not Membership.objects.filter(
-        project=project, user=annotator
-    ).exists():
+    if (
+        not annotator.is_superuser
+        and not Membership.objects.filter(project=project, user=annotator).exists()
+    ):
         raise AnnotationRefused(["you are not a member of this project"])
     index = index or SchemeIndex.for_project(project)
     chosen, attributions, stances, errors = _validate(
@@ -605,8 +637,16 @@ def _current(segment: Segment, annotator, is_gold: bool) -> Annotation | None:
 
 
 def _store_annotation(
-    *, segment, annotator, payload, expected_revision, is_gold, adjudicated_from,
-    chosen, attributions, stances,
+    *,
+    segment,
+    annotator,
+    payload,
+    expected_revision,
+    is_gold,
+    adjudicated_from,
+    chosen,
+    attributions,
+    stances,
 ) -> Annotation:
     existing = Annotation.objects.select_for_update().filter(
         segment=segment, is_gold=is_gold
@@ -623,8 +663,11 @@ def _store_annotation(
     values = annotation_values(payload, chosen, attributions, stances, sources)
     if annotation is None:
         annotation = Annotation(
-            segment=segment, article_id=segment.article_id, annotator=annotator,
-            is_gold=is_gold, revision=1,
+            segment=segment,
+            article_id=segment.article_id,
+            annotator=annotator,
+            is_gold=is_gold,
+            revision=1,
         )
     else:
         annotation.revision += 1
@@ -642,8 +685,12 @@ def _store_annotation(
     annotation._history_user = annotator
     annotation.save()
     AnnotationLabel.objects.bulk_create(
-        AnnotationLabel(annotation=annotation, dimension=dimension, label=label,
-                        is_primary=is_primary)
+        AnnotationLabel(
+            annotation=annotation,
+            dimension=dimension,
+            label=label,
+            is_primary=is_primary,
+        )
         for dimension, label, is_primary in chosen
     )
     stored_attributions = Attribution.objects.bulk_create(
@@ -666,7 +713,9 @@ def _store_annotation(
             annotation=annotation,
             target=item["target"],
             polarity=item["polarity"],
-            holder=stored_attributions[item["holder"]] if item["holder"] is not None else None,
+            holder=stored_attributions[item["holder"]]
+            if item["holder"] is not None
+            else None,
         )
         for item in stances
     )

@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from annotations import services
 from annotations.default_scheme import SEED_STANCE_TARGETS
 from annotations.importing import draft_from_plain_text
-from annotations.services import AnnotationInput, StanceInput
 from annotations.models import (
     Annotation,
     Article,
@@ -20,6 +19,7 @@ from annotations.models import (
     Source,
     StanceTarget,
 )
+from annotations.services import AnnotationInput, StanceInput
 
 PASSWORD = "pw-for-tests-123"
 
@@ -29,8 +29,9 @@ def default_scheme() -> LabelScheme:
 
 
 def label(project: Project, dimension: str, code: str) -> Label:
-    return Label.objects.get(dimension__scheme=project.scheme, dimension__code=dimension,
-                             code=code)
+    return Label.objects.get(
+        dimension__scheme=project.scheme, dimension__code=dimension, code=code
+    )
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -64,8 +65,14 @@ class ProjectFactory(factory.django.DjangoModelFactory):
             return
         targets = SEED_STANCE_TARGETS if extracted is None else extracted
         StanceTarget.objects.bulk_create(
-            StanceTarget(project=obj, code=code, name=name, question=question, key=key,
-                         order=order)
+            StanceTarget(
+                project=obj,
+                code=code,
+                name=name,
+                question=question,
+                key=key,
+                order=order,
+            )
             for order, (code, name, question, key) in enumerate(targets)
         )
 
@@ -81,20 +88,28 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 def member(project: Project, *, role: str = "annotator", username: str | None = None):
     user = UserFactory(**({"username": username} if username else {}))
-    Membership.objects.get_or_create(project=project, user=user, defaults={"role": role})
+    Membership.objects.get_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
     return user
 
 
 def article_text(n_sentences: int, *, title: str = "Eine Überschrift") -> str:
     """A plain-text article with a title and ``n_sentences`` sentences."""
     sentences = " ".join(
-        f"Satz {i + 1} sagt, dass Berlin am {i % 28 + 1}. Mai zustimmte." for i in range(n_sentences)
+        f"Satz {i + 1} sagt, dass Berlin am {i % 28 + 1}. Mai zustimmte."
+        for i in range(n_sentences)
     )
     return f"{title}\n\nVon Erika Musterfrau\n\n{sentences}\n"
 
 
-def make_article(project: Project, *, n_sentences: int = 5, title: str | None = None,
-                 text: str | None = None) -> Article:
+def make_article(
+    project: Project,
+    *,
+    n_sentences: int = 5,
+    title: str | None = None,
+    text: str | None = None,
+) -> Article:
     """An article stored through the real import path (segmentation included)."""
     title = title or f"Artikel {Article.objects.count() + 1}"
     body = text if text is not None else article_text(n_sentences, title=title)
@@ -119,9 +134,18 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
     annotator = factory.SubFactory(UserFactory)
 
 
-def annotate(segment, user, *, claim: str = "", frames: tuple[str, ...] = (),
-             stances: dict[str, str] | None = None, time_spent_ms: int = 0,
-             comment: str = "", is_gold: bool = False, adjudicated_from=()):
+def annotate(
+    segment,
+    user,
+    *,
+    claim: str = "",
+    frames: tuple[str, ...] = (),
+    stances: dict[str, str] | None = None,
+    time_spent_ms: int = 0,
+    comment: str = "",
+    is_gold: bool = False,
+    adjudicated_from=(),
+):
     """Label one segment through the real write path (services.save_annotation).
 
     ``stances`` maps target code -> polarity held by the author. Saves over the

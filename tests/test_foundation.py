@@ -18,7 +18,11 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def test_tests_run_on_the_database_that_database_url_names(db):
-    wanted = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+    wanted = (
+        "postgresql"
+        if os.environ.get("DATABASE_URL", "").startswith("postgres")
+        else "sqlite"
+    )
     assert connection.vendor == wanted
 
 
@@ -26,14 +30,25 @@ def test_default_scheme_has_every_dimension_of_the_label_scheme(db):
     scheme, created = services.load_scheme()
     assert created
     codes = set(Dimension.objects.filter(scheme=scheme).values_list("code", flat=True))
-    assert codes == {"claim", "frames", "source_type", "form", "stance", "techniques",
-                     "subjectivity"}
+    assert codes == {
+        "claim",
+        "frames",
+        "source_type",
+        "form",
+        "stance",
+        "techniques",
+        "subjectivity",
+    }
     assert Label.objects.filter(dimension__code="frames").count() == 15
     assert Label.objects.filter(dimension__code="techniques").count() == 23
     claim = Label.objects.get(dimension__code="claim", code="checkworthy")
     assert claim.mappings == {"claimbuster": "CFS", "checkthat": "yes"}
-    assert Label.objects.get(dimension__code="frames", code="legality").mappings[
-        "semeval2023"] == "Legality_Constitutionality_and_jurisprudence"
+    assert (
+        Label.objects.get(dimension__code="frames", code="legality").mappings[
+            "semeval2023"
+        ]
+        == "Legality_Constitutionality_and_jurisprudence"
+    )
     assert services.load_scheme() == (scheme, False)
 
 
@@ -45,7 +60,10 @@ def test_importing_the_seeds_twice_imports_nothing_new(db):
     counts = (Article.objects.count(), Segment.objects.count())
     out = io.StringIO()
     call_command("import_articles", str(SEEDS), stdout=out)
-    assert "imported 0 articles (0 segments), skipped 2 duplicates, failed 0" in out.getvalue()
+    assert (
+        "imported 0 articles (0 segments), skipped 2 duplicates, failed 0"
+        in out.getvalue()
+    )
     assert (Article.objects.count(), Segment.objects.count()) == counts
 
 
@@ -58,11 +76,15 @@ def test_seed_articles_are_stored_exactly_and_segments_slice_the_text(db):
         assert [s.position for s in segments] == list(range(len(segments)))
         assert article.segment_count == len(segments)
         for segment in segments:
-            assert segment.text == article.text[segment.start:segment.end]
+            assert segment.text == article.text[segment.start : segment.end]
         covered = "".join(s.text for s in segments)
         assert "".join(covered.split()) == "".join(article.text.split())
     titles = set(Article.objects.values_list("title", flat=True))
-    assert "Putins Strategie enthüllt: Telefonat mit Trump durchkreuzt Westliche Diplomatie" in titles
+    assert (
+        "Putins Strategie enthüllt: Telefonat mit Trump durchkreuzt "
+        "Westliche Diplomatie"
+        in titles
+    )
     assert Article.objects.get(title__startswith="Putins").byline == "Sergei Poletajew"
 
 
@@ -71,7 +93,15 @@ def test_segment_command_prints_json_lines_without_touching_the_database(db):
     call_command("segment", str(SEEDS / "004_9eb77cd24a090f0a.txt"), stdout=out)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert rows[0]["kind"] == "title"
-    assert set(rows[0]) == {"file", "position", "kind", "paragraph", "start", "end", "text"}
+    assert set(rows[0]) == {
+        "file",
+        "position",
+        "kind",
+        "paragraph",
+        "start",
+        "end",
+        "text",
+    }
     assert Article.objects.count() == 0
 
 
@@ -88,8 +118,20 @@ def test_demo_accounts_need_debug(db, settings):
 
 
 @pytest.mark.parametrize(
-    "model", ["project", "article", "segment", "label", "dimension", "annotation",
-              "membership", "source", "stancetarget", "assignment", "labelscheme"]
+    "model",
+    [
+        "project",
+        "article",
+        "segment",
+        "label",
+        "dimension",
+        "annotation",
+        "membership",
+        "source",
+        "stancetarget",
+        "assignment",
+        "labelscheme",
+    ],
 )
 def test_admin_changelists_render_in_a_fixed_number_of_queries(
     admin_client, django_assert_max_num_queries, model
@@ -111,14 +153,19 @@ def _count_queries(client, model: str) -> int:
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as context:
-        assert client.get(reverse(f"admin:annotations_{model}_changelist")).status_code == 200
+        assert (
+            client.get(reverse(f"admin:annotations_{model}_changelist")).status_code
+            == 200
+        )
     return len(context.captured_queries)
 
 
 def test_article_change_page_shows_segments_in_order(admin_client):
     project = factories.ProjectFactory(scheme=factories.default_scheme())
     article = factories.make_article(project, n_sentences=3)
-    response = admin_client.get(reverse("admin:annotations_article_change", args=[article.pk]))
+    response = admin_client.get(
+        reverse("admin:annotations_article_change", args=[article.pk])
+    )
     body = response.content.decode()
     assert response.status_code == 200
     first, second = (s.text for s in article.segments.order_by("position")[:2])
@@ -127,7 +174,7 @@ def test_article_change_page_shows_segments_in_order(admin_client):
 
 def test_admin_upload_imports_a_file_and_refuses_a_binary_one(admin_client):
     project = factories.ProjectFactory(scheme=factories.default_scheme())
-    good = io.BytesIO("Titel\n\nEin Satz. Noch ein Satz.\n".encode())
+    good = io.BytesIO(b"Titel\n\nEin Satz. Noch ein Satz.\n")
     good.name = "good.txt"
     bad = io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     bad.name = "picture.txt"

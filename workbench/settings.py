@@ -40,7 +40,9 @@ def env_int(name: str, *, default: int, minimum: int = 0) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}") from None
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number; got {raw!r}"
+        ) from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
     return value
@@ -60,7 +62,8 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set when DEBUG is off "
-            "(e.g. SECRET_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(50))'))"
+            "(e.g. SECRET_KEY=$(python -c "
+            "'import secrets; print(secrets.token_urlsafe(50))'))"
         )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 (DEBUG only)
 
@@ -140,7 +143,9 @@ try:
         )
     }
 except (ValueError, KeyError) as error:
-    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
+    raise ImproperlyConfigured(
+        f"DATABASE_URL is not a valid database URL: {error}"
+    ) from None
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Two writers wait for each other (busy timeout) instead of failing with
@@ -168,7 +173,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SERIALIZATION_MODULES = {"json": "workbench.exact_json"}
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -203,7 +211,9 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
+)
 # The preload flag only consents to the browsers' preload list (a site owner still
 # has to submit the domain); Django's deploy check (security.W021) asks for it.
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
@@ -234,8 +244,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Import limits (documented in the README).
-IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024, minimum=1)
-IMPORT_MAX_ARTICLE_CHARS = env_int("IMPORT_MAX_ARTICLE_CHARS", default=2_000_000, minimum=1)
+IMPORT_MAX_FILE_BYTES = env_int(
+    "IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024, minimum=1
+)
+IMPORT_MAX_ARTICLE_CHARS = env_int(
+    "IMPORT_MAX_ARTICLE_CHARS", default=2_000_000, minimum=1
+)
 
 DEMO_PASSWORD = os.environ.get("WORKBENCH_DEMO_PASSWORD", "workbench-demo")
 

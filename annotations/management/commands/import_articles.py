@@ -61,7 +61,9 @@ class Command(BaseCommand):
             f"imported {articles} articles ({segments} segments), skipped "
             f"{duplicates} duplicates, failed {failed}"
         )
-        self.stdout.write(self.style.ERROR(summary) if failed else self.style.SUCCESS(summary))
+        self.stdout.write(
+            self.style.ERROR(summary) if failed else self.style.SUCCESS(summary)
+        )
         if failed:
             sys.exit(1)
 

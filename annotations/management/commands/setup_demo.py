@@ -1,4 +1,4 @@
-"""python manage.py setup_demo : default scheme, seed project, demo accounts (DEBUG only)."""
+"""manage.py setup_demo: default scheme, seed project, demo accounts (DEBUG only)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -23,6 +23,10 @@ class Command(BaseCommand):
                 "demo accounts are only created with DEBUG on; create real users "
                 "with 'manage.py createsuperuser' and the admin"
             )
-        created_users = create_demo_accounts(password=settings.DEMO_PASSWORD, project=project)
+        created_users = create_demo_accounts(
+            password=settings.DEMO_PASSWORD, project=project
+        )
         if created_users:
-            self.stdout.write(self.style.SUCCESS(f"created demo accounts: {', '.join(created_users)}"))
+            self.stdout.write(
+                self.style.SUCCESS(f"created demo accounts: {', '.join(created_users)}")
+            )
