@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -31,7 +32,7 @@ from .models import (
     Source,
     StanceTarget,
 )
-from .permissions import has_role
+from .permissions import editable_scheme_ids, has_role, managed_project_ids
 from .services import import_file
 from .team import values_changes, values_summary
 
@@ -44,24 +45,229 @@ def admin_link(obj, label: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Scoping: managers run their own projects here; superusers run everything
+# ---------------------------------------------------------------------------
+#
+# For superusers the admin is Django's own (model permissions). Any other staff user
+# gets role-based access instead: they see and change only the rows of projects
+# where their Membership role is manager, whatever model permissions they hold. A
+# row outside that scope is left out of ``get_queryset``, so its change, delete and
+# history pages answer "doesn't exist" exactly like a missing id: never data.
+
+
+def managed_ids(request: HttpRequest) -> set[int]:
+    """The projects the user manages; one query per request (the index page asks
+    every ModelAdmin several times)."""
+    if not hasattr(request, "_managed_project_ids"):
+        request._managed_project_ids = managed_project_ids(request.user)
+    return request._managed_project_ids
+
+
+def editable_schemes(request: HttpRequest) -> set[int]:
+    """The label schemes the user may change; one query per request."""
+    if not hasattr(request, "_editable_scheme_ids"):
+        request._editable_scheme_ids = editable_scheme_ids(managed_ids(request))
+    return request._editable_scheme_ids
+
+
+def is_manager(request: HttpRequest) -> bool:
+    user = request.user
+    return user.is_active and user.is_staff and bool(managed_ids(request))
+
+
+def project_id_of(request: HttpRequest, obj) -> int | None:
+    """The project of a Project, of a row with ``project`` or with ``article``.
+
+    Articles' projects are remembered per request: deleting an article checks
+    every segment, annotation and assignment, with one query per article.
+    """
+    if isinstance(obj, Project):
+        return obj.pk
+    if hasattr(obj, "project_id"):
+        return obj.project_id
+    articles = request.__dict__.setdefault("_article_project_ids", {})
+    if obj.article_id not in articles:
+        articles[obj.article_id] = (
+            Article.objects.filter(pk=obj.article_id)
+            .values_list("project_id", flat=True)
+            .first()
+        )
+    return articles[obj.article_id]
+
+
+def scheme_id_of(obj) -> int:
+    if isinstance(obj, LabelScheme):
+        return obj.pk
+    if isinstance(obj, Dimension):
+        return obj.scheme_id
+    return obj.dimension.scheme_id
+
+
+class ProjectScopedAdmin:
+    """Mixin for the ModelAdmins of project data.
+
+    ``project_path`` is the lookup from the model to its project ("pk" for Project).
+    """
+
+    project_path = "project"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.project_path}__in": managed_ids(request)})
+
+    def may_manage(self, request: HttpRequest, obj) -> bool:
+        if not is_manager(request):
+            return False
+        return obj is None or project_id_of(request, obj) in managed_ids(request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if request.user.is_superuser:
+            return super().has_module_permission(request)
+        return is_manager(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_view_permission(request, obj)
+        return self.may_manage(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return self.may_manage(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return self.may_manage(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *parent) -> bool:
+        # ModelAdmins pass only the request; inlines also the parent object, whose
+        # page is already scoped. Only superusers create projects.
+        if request.user.is_superuser:
+            return super().has_add_permission(request, *parent)
+        if self.model is Project:
+            return False
+        return self.may_manage(request, parent[0] if parent else None)
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        fields = super().get_autocomplete_fields(request)
+        if request.user.is_superuser:
+            return fields
+        # The user admin (and its autocomplete endpoint) is the superusers': a
+        # manager picks people from a plain select (see formfield_for_foreignkey).
+        user_model = get_user_model()
+        return [
+            name
+            for name in fields
+            if self.model._meta.get_field(name).related_model is not user_model
+        ]
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if not request.user.is_superuser and "queryset" not in kwargs:
+            choices = scoped_choices(db_field, request)
+            if choices is not None:
+                kwargs["queryset"] = choices
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def scoped_choices(db_field, request: HttpRequest) -> QuerySet | None:
+    """What a manager may pick in a foreign key: their projects and articles; new
+    members from all active users; annotators from their projects' members."""
+    managed = managed_ids(request)
+    related = db_field.related_model
+    if related is Project:
+        return Project.objects.filter(pk__in=managed)
+    if related is Article:
+        return Article.objects.filter(project__in=managed)
+    if related is get_user_model():
+        users = related.objects.filter(is_active=True).order_by(related.USERNAME_FIELD)
+        if db_field.model is Membership:
+            return users
+        return users.filter(memberships__project__in=managed).distinct()
+    return None
+
+
+class SchemeScopedAdmin:
+    """Mixin for label schemes, dimensions and labels, which projects share:
+    managers view them all and change a scheme (with its dimensions and labels)
+    only if every project using it is theirs. Only superusers add schemes."""
+
+    def may_change(self, request: HttpRequest, obj) -> bool:
+        if not is_manager(request):
+            return False
+        editable = editable_schemes(request)
+        return bool(editable) if obj is None else scheme_id_of(obj) in editable
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        if request.user.is_superuser:
+            return super().has_module_permission(request)
+        return is_manager(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_view_permission(request, obj)
+        return is_manager(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_change_permission(request, obj)
+        return self.may_change(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return super().has_delete_permission(request, obj)
+        return self.may_change(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *parent) -> bool:
+        # ModelAdmins pass only the request, inlines also the parent object.
+        if request.user.is_superuser:
+            return super().has_add_permission(request, *parent)
+        if self.model is LabelScheme:
+            return False
+        return self.may_change(request, parent[0] if parent else None)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        # A dimension or label is added to (or moved into) a scheme they may change.
+        if not request.user.is_superuser and "queryset" not in kwargs:
+            editable = editable_schemes(request)
+            if db_field.related_model is LabelScheme:
+                kwargs["queryset"] = LabelScheme.objects.filter(pk__in=editable)
+            elif db_field.related_model is Dimension:
+                kwargs["queryset"] = Dimension.objects.filter(scheme__in=editable)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def editable_only(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """For bulk actions: the rows of schemes the user may change."""
+        if request.user.is_superuser:
+            return queryset
+        path = {LabelScheme: "pk", Dimension: "scheme"}.get(
+            self.model, "dimension__scheme"
+        )
+        return queryset.filter(**{f"{path}__in": editable_schemes(request)})
+
+
+# ---------------------------------------------------------------------------
 # Projects and people
 # ---------------------------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ProjectScopedAdmin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-class StanceTargetInline(admin.TabularInline):
+class StanceTargetInline(ProjectScopedAdmin, admin.TabularInline):
     model = StanceTarget
     extra = 0
     fields = ["order", "code", "name", "question", "key", "active"]
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "pk"
     list_display = [
         "name",
         "slug",
@@ -71,6 +277,8 @@ class ProjectAdmin(admin.ModelAdmin):
         "member_count",
     ]
     list_select_related = ["scheme"]
+    # Explicit: Meta.ordering is dropped from the annotated (GROUP BY) queryset.
+    ordering = ["name"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, StanceTargetInline]
@@ -96,27 +304,27 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_display = ["user", "project", "role", "created_at"]
     list_select_related = ["user", "project"]
-    list_filter = ["role", "project"]
+    list_filter = ["role", ("project", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "project__name"]
     autocomplete_fields = ["user", "project"]
 
 
 @admin.register(StanceTarget)
-class StanceTargetAdmin(admin.ModelAdmin):
+class StanceTargetAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "code", "project", "key", "order", "active"]
     list_select_related = ["project"]
-    list_filter = ["project", "active"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter), "active"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "project", "source_type", "aliases", "attribution_count"]
     list_select_related = ["project", "source_type"]
-    list_filter = ["project"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -132,7 +340,7 @@ class SourceAdmin(admin.ModelAdmin):
 # ---------------------------------------------------------------------------
 
 
-class DimensionInline(admin.TabularInline):
+class DimensionInline(SchemeScopedAdmin, admin.TabularInline):
     model = Dimension
     extra = 0
     fields = [
@@ -151,13 +359,13 @@ class DimensionInline(admin.TabularInline):
 
 
 @admin.register(LabelScheme)
-class LabelSchemeAdmin(admin.ModelAdmin):
+class LabelSchemeAdmin(SchemeScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "slug", "version", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [DimensionInline]
 
 
-class LabelInline(admin.TabularInline):
+class LabelInline(SchemeScopedAdmin, admin.TabularInline):
     model = Label
     extra = 0
     fields = ["order", "code", "key", "name_en", "name_de", "definition", "active"]
@@ -168,7 +376,7 @@ class LabelInline(admin.TabularInline):
 
 
 @admin.register(Dimension)
-class DimensionAdmin(admin.ModelAdmin):
+class DimensionAdmin(SchemeScopedAdmin, admin.ModelAdmin):
     list_display = ["name_en", "code", "scheme", "role", "kind", "required", "active"]
     list_select_related = ["scheme"]
     list_filter = ["scheme", "role", "active"]
@@ -176,7 +384,7 @@ class DimensionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(SchemeScopedAdmin, admin.ModelAdmin):
     list_display = [
         "code",
         "name_en",
@@ -218,14 +426,19 @@ class LabelAdmin(admin.ModelAdmin):
             return
         super().delete_queryset(request, queryset)
 
-    @admin.action(description="Deactivate selected labels (keeps existing annotations)")
+    @admin.action(
+        description="Deactivate selected labels (keeps existing annotations)",
+        permissions=["change"],
+    )
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queryset = self.editable_only(request, queryset)
         self.message_user(
             request, f"Deactivated {queryset.update(active=False)} labels."
         )
 
-    @admin.action(description="Activate selected labels")
+    @admin.action(description="Activate selected labels", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        queryset = self.editable_only(request, queryset)
         self.message_user(request, f"Activated {queryset.update(active=True)} labels.")
 
 
@@ -234,7 +447,8 @@ class LabelAdmin(admin.ModelAdmin):
 # ---------------------------------------------------------------------------
 
 
-class SegmentInline(admin.TabularInline):
+class SegmentInline(ProjectScopedAdmin, admin.TabularInline):
+    project_path = "article__project"
     model = Segment
     extra = 0
     ordering = ["position"]
@@ -262,14 +476,18 @@ class MultipleFileField(forms.FileField):
 
 
 class ImportArticlesForm(forms.Form):
-    project = forms.ModelChoiceField(queryset=Project.objects.all())
+    project = forms.ModelChoiceField(queryset=Project.objects.none())
     files = MultipleFileField(
         help_text=".txt/.md (one article per file), .jsonl/.csv (one article per row)"
     )
 
+    def __init__(self, *args, projects: QuerySet, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_display = [
         "title",
         "project",
@@ -281,7 +499,7 @@ class ArticleAdmin(admin.ModelAdmin):
         "source_file",
     ]
     list_select_related = ["project"]
-    list_filter = ["project", "outlet", "language"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter), "outlet", "language"]
     search_fields = ["title", "byline", "outlet", "source_file"]
     date_hierarchy = "imported_at"
     readonly_fields = [
@@ -351,7 +569,12 @@ class ArticleAdmin(admin.ModelAdmin):
     def import_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):
             return redirect("admin:annotations_article_changelist")
-        form = ImportArticlesForm(request.POST or None, request.FILES or None)
+        form = ImportArticlesForm(
+            request.POST or None,
+            request.FILES or None,
+            # Only the projects this user runs; another id is "not a valid choice".
+            projects=Project.objects.filter(pk__in=managed_ids(request)),
+        )
         if request.method == "POST" and form.is_valid():
             project = form.cleaned_data["project"]
             limit = settings.IMPORT_MAX_FILE_BYTES
@@ -397,7 +620,8 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "article__project"
     list_display = [
         "__str__",
         "article",
@@ -408,7 +632,7 @@ class SegmentAdmin(admin.ModelAdmin):
         "end",
     ]
     list_select_related = ["article"]
-    list_filter = ["kind", "article__project"]
+    list_filter = ["kind", ("article__project", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["text"]
     readonly_fields = [
         "article",
@@ -430,7 +654,8 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(SimpleHistoryAdmin):
+class AnnotationAdmin(ProjectScopedAdmin, SimpleHistoryAdmin):
+    project_path = "article__project"
     list_display = [
         "id",
         "segment_link",
@@ -441,7 +666,11 @@ class AnnotationAdmin(SimpleHistoryAdmin):
         "updated_at",
     ]
     list_select_related = ["segment", "annotator"]
-    list_filter = ["is_gold", "unsure", "article__project"]
+    list_filter = [
+        "is_gold",
+        "unsure",
+        ("article__project", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["annotator__username", "segment__text", "comment"]
     readonly_fields = [
         "segment",
@@ -460,6 +689,10 @@ class AnnotationAdmin(SimpleHistoryAdmin):
     # The history view lists every version with its labels and, from
     # django-simple-history, the field changes (values old -> new) and who saved it.
     history_list_display = ["revision", "label_summary"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Annotations are written by the annotate screen (services.save_annotation).
+        return request.user.is_superuser and super().has_add_permission(request)
 
     @admin.display(description="segment")
     def segment_link(self, annotation: Annotation) -> str:
@@ -508,9 +741,13 @@ class AnnotationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    project_path = "article__project"
     list_display = ["article", "annotator", "position", "assigned_by", "assigned_at"]
     list_select_related = ["article", "annotator", "assigned_by"]
-    list_filter = ["article__project", "annotator"]
+    list_filter = [
+        ("article__project", admin.RelatedOnlyFieldListFilter),
+        ("annotator", admin.RelatedOnlyFieldListFilter),
+    ]
     autocomplete_fields = ["article", "annotator"]
     search_fields = ["article__title", "annotator__username"]

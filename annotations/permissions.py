@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .models import Article, Membership, Project, Role
+from .models import Article, LabelScheme, Membership, Project, Role
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
 
@@ -63,3 +63,30 @@ def article_for(user, pk: int, minimum: str = Role.ANNOTATOR) -> tuple[Article, 
 def may_see_others(role: str | None) -> bool:
     """Blind annotation: only reviewers and managers see other people's labels."""
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[Role.REVIEWER]
+
+
+def managed_project_ids(user) -> set[int]:
+    """Ids of the projects the user manages (superusers: every project). One query.
+
+    The admin scopes every page of project data by this set.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return set(Project.objects.values_list("pk", flat=True))
+    managed = Membership.objects.filter(user=user, role=Role.MANAGER)
+    return set(managed.values_list("project_id", flat=True))
+
+
+def editable_scheme_ids(managed_projects: set[int]) -> set[int]:
+    """Ids of the label schemes that the manager of ``managed_projects`` may change.
+
+    Schemes are shared between projects: a manager may change one only if every
+    project using it is one they manage (an unused scheme has no such project).
+    Pass ``managed_project_ids(user)``; managing nothing allows nothing. One query.
+    """
+    if not managed_projects:
+        return set()
+    foreign = Project.objects.exclude(pk__in=managed_projects).exclude(scheme=None)
+    schemes = LabelScheme.objects.exclude(pk__in=foreign.values("scheme_id"))
+    return set(schemes.values_list("pk", flat=True))
