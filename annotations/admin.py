@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -52,7 +53,8 @@ def admin_link(obj, label: str | None = None) -> str:
 # gets role-based access instead: they see and change only the rows of projects
 # where their Membership role is manager, whatever model permissions they hold. A
 # row outside that scope is left out of ``get_queryset``, so its change, delete and
-# history pages answer "doesn't exist" exactly like a missing id: never data.
+# history pages answer "doesn't exist" exactly like a missing id, and the per-object
+# checks below refuse it too (403 on the annotation version history): never data.
 
 
 def managed_ids(request: HttpRequest) -> set[int]:
@@ -104,9 +106,10 @@ def scheme_id_of(obj) -> int:
 
 
 class ProjectScopedAdmin:
-    """Mixin for the ModelAdmins of project data.
+    """Mixin for the ModelAdmins and inlines of project data.
 
     ``project_path`` is the lookup from the model to its project ("pk" for Project).
+    An inline's ``obj`` is its parent, whose page is already scoped.
     """
 
     project_path = "project"
@@ -246,6 +249,37 @@ class SchemeScopedAdmin:
             self.model, "dimension__scheme"
         )
         return queryset.filter(**{f"{path}__in": editable_schemes(request)})
+
+
+class RecountsProgress:
+    """For the admins that delete (or, superusers only, add) annotations, also by
+    cascade from articles and segments: ``Membership.labelled_count`` (the annotate
+    screen's project bar) is recounted for the affected projects afterwards, in the
+    same transaction. One UPDATE per delete; deleting is rare."""
+
+    def _project_ids(self, queryset: QuerySet) -> set[int]:
+        path = "id" if self.project_path == "pk" else f"{self.project_path}_id"
+        return set(queryset.order_by().values_list(path, flat=True).distinct())
+
+    def _recount(self, project_ids: set[int]) -> None:
+        Membership.objects.filter(project_id__in=project_ids).recount()
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        project_ids = {project_id_of(request, obj)}
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            self._recount(project_ids)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        project_ids = self._project_ids(queryset)
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            self._recount(project_ids)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and isinstance(obj, Annotation):
+            self._recount({project_id_of(request, obj)})
 
 
 # ---------------------------------------------------------------------------
@@ -487,7 +521,7 @@ class ImportArticlesForm(forms.Form):
 
 
 @admin.register(Article)
-class ArticleAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+class ArticleAdmin(RecountsProgress, ProjectScopedAdmin, admin.ModelAdmin):
     list_display = [
         "title",
         "project",
@@ -620,7 +654,7 @@ class ArticleAdmin(ProjectScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Segment)
-class SegmentAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+class SegmentAdmin(RecountsProgress, ProjectScopedAdmin, admin.ModelAdmin):
     project_path = "article__project"
     list_display = [
         "__str__",
@@ -654,7 +688,7 @@ class SegmentAdmin(ProjectScopedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(ProjectScopedAdmin, SimpleHistoryAdmin):
+class AnnotationAdmin(RecountsProgress, ProjectScopedAdmin, SimpleHistoryAdmin):
     project_path = "article__project"
     list_display = [
         "id",
@@ -751,3 +785,11 @@ class AssignmentAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     ]
     autocomplete_fields = ["article", "annotator"]
     search_fields = ["article__title", "annotator__username"]
+    # Who assigned is recorded, not chosen (a choice list would also have to offer
+    # people outside the manager's projects to keep an existing value).
+    readonly_fields = ["assigned_by"]
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        if not change:
+            obj.assigned_by = request.user
+        super().save_model(request, obj, form, change)

@@ -561,6 +561,8 @@ def bulk_fill(
             else:
                 _insert_annotations(annotations, chosen_rows)
         written += len(annotations)
+    # The bulk path goes around save_annotation's counter: count like the admin does.
+    Membership.objects.filter(project=scratch.project).recount()
     return written
 
 

@@ -1218,8 +1218,8 @@ def codebook_markdown(data: dict[str, Any]) -> str:
             "choice, MASI distance for multiple choice; >= 0.800 reliable, 0.667-0.800 "
             "tentative conclusions only.",
             "",
-            "| dimension | alpha | reading | Fleiss' kappa | % agreement | items | "
-            "annotators | ratings |",
+            "| dimension | alpha | reading | Fleiss' kappa | agreement (share) "
+            "| items | annotators | ratings |",
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, report in agreement.items():
@@ -1243,7 +1243,8 @@ def codebook_markdown(data: dict[str, Any]) -> str:
             lines += [
                 "Cohen's kappa per annotator pair:",
                 "",
-                "| dimension | annotator | annotator | kappa | % agreement | items |",
+                "| dimension | annotator | annotator | kappa | agreement (share) "
+                "| items |",
                 "|---|---|---|---|---|---|",
                 *pair_lines,
                 "",

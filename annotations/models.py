@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, Q
-from django.db.models.functions import Length
+from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -192,6 +192,30 @@ class Project(models.Model):
         return reverse("annotations:work_list") + f"?project={self.slug}"
 
 
+def _labelled_count_of(project_id) -> Coalesce:
+    """The number of a member's own (non-gold) annotations in ``project_id``: the
+    true value of ``Membership.labelled_count`` (member from ``OuterRef("user")``)."""
+    mine = (
+        Annotation.objects.own()
+        .filter(article__project=project_id, annotator=models.OuterRef("user"))
+        .order_by()
+        .values("annotator")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(models.Subquery(mine, output_field=models.IntegerField()), 0)
+
+
+class MembershipQuerySet(models.QuerySet):
+    def recount(self) -> int:
+        """Recompute ``labelled_count`` of these memberships from the annotations
+        (after annotations were deleted or written around ``save_annotation``).
+        One UPDATE; returns the number of memberships."""
+        return self.update(
+            labelled_count=_labelled_count_of(models.OuterRef("project"))
+        )
+
+
 class Membership(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="memberships"
@@ -201,6 +225,14 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANNOTATOR)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Denormalised: my own (non-gold) annotations in the project, for the annotate
+    # screen's project bar (a COUNT over the project took 120-330 ms at 100,000
+    # annotations). ``services._store_annotation`` adds one in the transaction that
+    # creates an annotation; deleting annotations (admin) recounts
+    # (``Membership.objects.recount()``, ``manage.py recount_progress``).
+    labelled_count = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -212,6 +244,16 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.project} ({self.role})"
+
+    def save(self, *args, **kwargs) -> None:
+        # Someone re-added to a project keeps the annotations they made before.
+        if self._state.adding and self.project_id and self.user_id:
+            self.labelled_count = (
+                Annotation.objects.own()
+                .filter(article__project=self.project_id, annotator=self.user_id)
+                .count()
+            )
+        super().save(*args, **kwargs)
 
 
 class StanceTarget(models.Model):

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from . import default_scheme as scheme_data
 from .importing import SUPPORTED_SUFFIXES, ArticleDraft, ImportRefused, parse_file
@@ -669,6 +670,12 @@ def _store_annotation(
             is_gold=is_gold,
             revision=1,
         )
+        if not is_gold:
+            # The annotate screen's project bar reads this counter, not a COUNT.
+            # Same transaction: a refused or failed save leaves it as it was.
+            Membership.objects.filter(
+                project_id=segment.article.project_id, user=annotator
+            ).update(labelled_count=F("labelled_count") + 1)
     else:
         annotation.revision += 1
         annotation.annotator = annotator

@@ -38,8 +38,14 @@ urlpatterns = [
     ),
     # Export: the page, the streamed download and the codebook.
     path("export/", export_views.export_page, name="export"),
-    path("export/<slug:slug>/download/", export_views.export_download,
-         name="export_download"),
-    path("export/<slug:slug>/codebook/", export_views.export_codebook,
-         name="export_codebook"),
+    path(
+        "export/<slug:slug>/download/",
+        export_views.export_download,
+        name="export_download",
+    ),
+    path(
+        "export/<slug:slug>/codebook/",
+        export_views.export_codebook,
+        name="export_codebook",
+    ),
 ]

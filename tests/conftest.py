@@ -12,6 +12,14 @@ def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # The agreement page caches per project; ids repeat between tests (rolled back).
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def scheme(db):
     return factories.default_scheme()

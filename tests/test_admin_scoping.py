@@ -431,6 +431,21 @@ def test_assignment_annotators_are_members_of_managed_projects(manager_client, w
     assert "zzb" not in page.lower()
 
 
+def test_manager_assigns_own_articles_to_own_members(manager_client, world):
+    helper = factories.member(world.a, username="zza-helfer")
+    add = reverse("admin:annotations_assignment_add")
+    data = {"annotator": helper.pk, "position": "3"}
+    refused = manager_client.post(
+        add, {**data, "article": world.objects["b"]["article"].pk}
+    )
+    assert "Select a valid choice" in text(refused)
+    assert not Assignment.objects.filter(annotator=helper).exists()
+    article = world.objects["a"]["article"]
+    assert manager_client.post(add, {**data, "article": article.pk}).status_code == 302
+    assignment = Assignment.objects.get(annotator=helper)
+    assert (assignment.article, assignment.assigned_by) == (article, world.manager)
+
+
 # --- label schemes ---------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, Max, OuterRef, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +23,7 @@ from annotations.models import (
     Annotation,
     Article,
     DimensionRole,
+    Membership,
     Segment,
     Source,
 )
@@ -88,14 +89,27 @@ def next_open_position(*, article: Article, annotator, after: int) -> int | None
 
 
 def project_progress(*, project, annotator) -> tuple[int, int]:
-    """(my labelled segments, annotatable segments) in the project. Two queries."""
-    done = Annotation.objects.own().filter(
-        article__project=project, annotator=annotator
+    """(my labelled segments, annotatable segments) in the project. One query.
+
+    "Mine" is the ``Membership.labelled_count`` counter: a COUNT of my annotations
+    took 120-330 ms at 100,000 annotations, on every page and every save. Someone
+    without a membership (a superuser) gets the COUNT: one query more."""
+    counter = Membership.objects.filter(project=project, user=annotator).values(
+        "labelled_count"
     )
-    total = Article.objects.filter(project=project).aggregate(
-        n=Sum("annotatable_count")
+    row = Article.objects.filter(project=project).aggregate(
+        total=Sum("annotatable_count"),
+        # An aggregate over a constant subquery: the counter rides along.
+        done=Max(Subquery(counter)),
     )
-    return done.count(), total["n"] or 0
+    done = row["done"]
+    if done is None:
+        done = (
+            Annotation.objects.own()
+            .filter(article__project=project, annotator=annotator)
+            .count()
+        )
+    return done, row["total"] or 0
 
 
 def _label_rows(index: SchemeIndex, dimension, chosen: set[str], primary: str = ""):

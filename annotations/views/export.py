@@ -55,7 +55,8 @@ class ExportForm(forms.Form):
     )
     pseudonymise = forms.BooleanField(
         required=False,
-        label_suffix="", label="Pseudonymise annotators (stable ann_… names)"
+        label_suffix="",
+        label="Pseudonymise annotators (stable ann_… names)",
     )
 
     def __init__(

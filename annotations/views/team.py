@@ -165,7 +165,7 @@ def assign(request: HttpRequest, slug: str) -> HttpResponse:
 
 def agreement_page(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_for(request.user, slug, Role.REVIEWER)
-    result = team.project_agreement(project)
+    result = team.cached_project_agreement(project)
     dimensions = [
         (item, *result.pairwise_matrix(item), item.confusion_rows())
         for item in result.dimensions

@@ -13,7 +13,6 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
 )
@@ -28,28 +27,42 @@ from annotations.models import Annotation, Article, Assignment
 from annotations.tables import WorkListTable
 
 
-def articles_for(user) -> QuerySet[Article]:
-    """My projects' articles with ``my_done``, ``team_done``, ``last_activity`` and
-    ``queue_position`` (None unless assigned to me), queue first. One query."""
-    team = (
-        Annotation.objects.own()
-        .filter(article=OuterRef("pk"))
+def _per_article(annotations: QuerySet[Annotation], aggregate) -> Subquery:
+    """One value per article from its annotations, as a correlated subquery."""
+    return Subquery(
+        annotations.filter(article=OuterRef("pk"))
         .order_by()
         .values("article")
-        .annotate(n=Count("segment", distinct=True))
-        .values("n")
+        .annotate(value=aggregate)
+        .values("value")
     )
+
+
+def articles_for(user) -> QuerySet[Article]:
+    """My projects' articles with ``my_done``, ``team_done``, ``last_activity`` and
+    ``queue_position`` (None unless assigned to me), queue first. One query.
+
+    Every column is a correlated subquery, none a join: joined annotations with
+    Count/Max made PostgreSQL group 300,000 rows, evaluate the subqueries per row
+    and do it all again for the paginator's COUNT (61 s). Now the page costs one
+    index lookup per shown article and the COUNT is a plain count of articles."""
+    mine = Annotation.objects.own().filter(annotator=user)
     queue = Assignment.objects.filter(article=OuterRef("pk"), annotator=user).values(
         "position"
     )[:1]
-    mine = Q(annotations__annotator=user, annotations__is_gold=False)
     return (
         Article.objects.for_user(user)
         .select_related("project")
         .annotate(
-            my_done=Count("annotations", filter=mine),
-            last_activity=Max("annotations__updated_at", filter=mine),
-            team_done=Coalesce(Subquery(team, output_field=IntegerField()), 0),
+            my_done=Coalesce(
+                _per_article(mine, Count("pk")), 0, output_field=IntegerField()
+            ),
+            last_activity=_per_article(mine, Max("updated_at")),
+            team_done=Coalesce(
+                _per_article(Annotation.objects.own(), Count("segment", distinct=True)),
+                0,
+                output_field=IntegerField(),
+            ),
             queue_position=Subquery(queue, output_field=IntegerField()),
         )
         .order_by(

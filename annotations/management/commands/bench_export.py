@@ -230,6 +230,8 @@ def build_scratch(rows: int, *, seed: int = 7) -> Project:
     extra = rows - n_articles * per_article  # the remainder: one more short article
     with transaction.atomic():
         _insert(project, users, rng, n_articles, extra)
+        # Written around save_annotation's counter (annotate screen's project bar).
+        Membership.objects.filter(project=project).recount()
     return project
 
 
