@@ -43,7 +43,7 @@ LIST_SEPARATOR = ";"
 # Enough rows per write that the per-chunk overhead (one socket write, one file
 # write) disappears, few enough that a chunk stays well under a megabyte.
 CHUNK_ROWS = 500
-# The Excel-friendly flavour starts with a byte order mark; see docs/export.md.
+# The Excel-friendly flavour starts with a byte order mark; see the README, section Export.
 BOM = "\ufeff"
 
 # Fields exporting.py reads, in this order (values_list tuples).
@@ -875,7 +875,7 @@ def _segment_row(
 
 
 def _majority(shaper: _Shaper, cells_list: list[list[Any]]) -> list[Any]:
-    """Label cells chosen by more than half of the annotators (see docs/export.md)."""
+    """Label cells chosen by more than half of the annotators (see the README, section Export)."""
     n = len(cells_list)
     half = n / 2
     shape = cells_list[0]

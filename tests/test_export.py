@@ -695,7 +695,7 @@ def test_codebook_counts_labels_and_reports_agreement(project, corpus):
 def test_docs_describe_every_fixed_column():
     from pathlib import Path
 
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "export.md").read_text()
+    docs = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for name, _ in export.FIXED_COLUMNS:
         if not name.startswith("<"):
             assert f"`{name}`" in docs, name

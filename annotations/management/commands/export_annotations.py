@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "Export a project's labelled corpus as CSV or JSONL, streamed in chunks "
         "(memory does not grow with the corpus). CSV is spreadsheet-safe by default "
         "(UTF-8 BOM, formula cells prefixed with '); --raw writes the stored values "
-        "unaltered. JSONL is never altered. See docs/export.md."
+        "unaltered. JSONL is never altered. See the README, section Export."
     )
 
     def add_arguments(self, parser) -> None:
