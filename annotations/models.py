@@ -246,14 +246,12 @@ class Membership(models.Model):
         return f"{self.user} – {self.project} ({self.role})"
 
     def save(self, *args, **kwargs) -> None:
-        # Someone re-added to a project keeps the annotations they made before.
-        if self._state.adding and self.project_id and self.user_id:
-            self.labelled_count = (
-                Annotation.objects.own()
-                .filter(article__project=self.project_id, annotator=self.user_id)
-                .count()
-            )
+        # The counter follows the row: someone re-added to a project keeps the
+        # annotations they made before, and a membership moved to another user or
+        # project (admin) counts theirs. One UPDATE, also correcting a stale value
+        # this instance carried in.
         super().save(*args, **kwargs)
+        Membership.objects.filter(pk=self.pk).recount()
 
 
 class StanceTarget(models.Model):
