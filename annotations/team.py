@@ -12,6 +12,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
@@ -311,6 +312,7 @@ class ProjectAgreement:
     coders: dict[int, str]  # user id -> username
     n_annotations: int
     disagreed: list[DisagreedSegment] = field(default_factory=list)
+    version: tuple = (0, None)  # AgreementVersion of the ratings it was computed from
 
     def pairwise_matrix(self, dimension: DimensionAgreement):
         """Rows of (coder, [PairAgreement or None]) over all coders in name order."""
@@ -338,9 +340,17 @@ def _rating_lists(
     return labels, stances
 
 
+type AgreementVersion = tuple[int, datetime | None]
+
+
 def load_ratings(
     project: Project, *, index: SchemeIndex | None = None
-) -> tuple[list[DimensionSpec], dict[str, list[agreement.Rating]], dict[int, str], int]:
+) -> tuple[
+    list[DimensionSpec],
+    dict[str, list[agreement.Rating]],
+    dict[int, str],
+    AgreementVersion,
+]:
     """Every annotator's own ratings per dimension (gold excluded), from ONE query.
 
     Items are segment ids, coders user ids. Only the snapshot's ``labels`` and
@@ -348,7 +358,9 @@ def load_ratings(
     and agreement never reads them), streamed with ``.iterator()`` so memory holds
     the ratings, never model instances, and each row is taken apart once for all
     dimensions (the same values as ``value_of``, without a scan of the stances per
-    target). Cost: the scheme index (3 queries) unless given, plus 1.
+    target). The version is what ``agreement_version`` would answer for exactly
+    these rows (count, latest ``updated_at``). Cost: the scheme index (3 queries)
+    unless given, plus 1.
     """
     index = index or SchemeIndex.for_project(project)
     specs = dimension_specs(index)
@@ -364,6 +376,7 @@ def load_ratings(
             "annotator__username",
             "values__labels",
             "values__stances",
+            "updated_at",
         )
         .iterator(chunk_size=2000)
     )
@@ -373,8 +386,11 @@ def load_ratings(
     # would cost memory and hashing for nothing.
     sets: dict[tuple[str, ...], frozenset[str]] = {}
     count = 0
-    for segment_id, annotator_id, username, labels, stances in rows:
+    last: datetime | None = None
+    for segment_id, annotator_id, username, labels, stances, updated_at in rows:
         count += 1
+        if last is None or updated_at > last:
+            last = updated_at
         coders[annotator_id] = username
         labels = labels if isinstance(labels, dict) else {}
         for target_list, dimension, multi in label_lists:
@@ -397,7 +413,7 @@ def load_ratings(
             target_list.append(
                 rating(segment_id, annotator_id, author.get(target, NO_STANCE))
             )
-    return specs, ratings, coders, count
+    return specs, ratings, coders, (count, last)
 
 
 def project_agreement(
@@ -411,7 +427,7 @@ def project_agreement(
     most disagreed segments and then dropped, so ``DimensionAgreement.scores``
     holds only the segments listed (the result stays small enough to cache).
     """
-    specs, ratings, coders, count = load_ratings(project, index=index)
+    specs, ratings, coders, version = load_ratings(project, index=index)
     reports = []
     totals: Counter[int] = Counter()
     where: dict[int, list[str]] = defaultdict(list)
@@ -453,46 +469,48 @@ def project_agreement(
         for pk, score in top
         if pk in segments
     ]
-    return ProjectAgreement(dimensions, coders, count, disagreed)
+    return ProjectAgreement(dimensions, coders, version[0], disagreed, version)
 
 
 AGREEMENT_CACHE_SECONDS = 24 * 3600
 
 
-def agreement_cache_key(
-    project: Project, *, index: SchemeIndex, most: int = MOST_DISAGREED
-) -> str:
-    """What the cached agreement depends on, from ONE aggregate query.
+def agreement_version(project: Project) -> AgreementVersion:
+    """(own annotations, latest ``updated_at``) of the project: ONE aggregate query.
 
-    Any save, edit or deletion of an own annotation changes the count or the latest
-    ``updated_at`` (bulk paths set it too), and a change of the scheme's dimensions,
-    labels or targets changes the spec digest, so a stale result is never served.
+    Any save, edit or deletion of an own annotation changes one of the two (the
+    bulk paths set ``updated_at`` too), so an equal version means equal ratings.
     """
     row = (
         Annotation.objects.own()
         .filter(article__project=project)
         .aggregate(n=Count("pk"), last=Max("updated_at"))
     )
-    last = row["last"].isoformat() if row["last"] else "-"
-    digest = hashlib.sha256(repr(dimension_specs(index)).encode()).hexdigest()[:16]
-    return f"agreement:v1:{project.pk}:{row['n']}:{last}:{digest}:{most}"
+    return row["n"], row["last"]
 
 
 def cached_project_agreement(
     project: Project, *, most: int = MOST_DISAGREED
 ) -> ProjectAgreement:
-    """``project_agreement`` through Django's cache, keyed by ``agreement_cache_key``.
+    """``project_agreement`` through Django's cache (per process with the default
+    LocMemCache; a shared cache works the same), checked against the database.
 
-    The computation reads every rating of the project (seconds on a large corpus);
-    between changes the page costs the scheme index and the aggregate: 4 queries,
-    milliseconds. A miss adds the ratings and the listed segments: 6 queries.
+    The entry is keyed by project, scheme digest (dimensions, labels, targets: a
+    scheme change is a new key) and ``most``, and stores the version it was
+    computed from. A stored entry is served only if ``agreement_version`` still
+    answers the same, so a result is never stale, in any process. Queries: the
+    scheme index (3) plus the aggregate (1) when an entry exists, then the
+    computation (2: ratings, listed segments) if it is missing or out of date;
+    a cold cache skips the aggregate, the ratings query gives the version.
     """
     index = SchemeIndex.for_project(project)
-    key = agreement_cache_key(project, index=index, most=most)
-    result = cache.get(key)
-    if result is None:
-        result = project_agreement(project, most=most, index=index)
-        cache.set(key, result, AGREEMENT_CACHE_SECONDS)
+    digest = hashlib.sha256(repr(dimension_specs(index)).encode()).hexdigest()[:16]
+    key = f"agreement:v1:{project.pk}:{digest}:{most}"
+    entry = cache.get(key)
+    if entry is not None and entry.version == agreement_version(project):
+        return entry
+    result = project_agreement(project, most=most, index=index)
+    cache.set(key, result, AGREEMENT_CACHE_SECONDS)
     return result
 
 
@@ -727,6 +745,11 @@ class ReviewSegment:
     groups: list[ChoiceGroup] = field(default_factory=list)
     disagree: bool = False
     base_id: int | None = None  # whose sources (attributions) the gold takes over
+    # Whether the page draws this segment's adjudication form. Every label of every
+    # dimension and target for every segment was ~28,000 template nodes per article;
+    # the form is drawn for the segment being adjudicated, the others load it on
+    # demand (views.team.review_segment).
+    editing: bool = False
 
     @property
     def annotatable(self) -> bool:

@@ -36,6 +36,11 @@ urlpatterns = [
         team.review_save,
         name="review_save",
     ),
+    path(
+        "articles/<int:pk>/review/<int:segment_pk>/form/",
+        team.review_segment,
+        name="review_segment",
+    ),
     # Export: the page, the streamed download and the codebook.
     path("export/", export_views.export_page, name="export"),
     path(

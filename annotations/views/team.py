@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from annotations import team
@@ -209,14 +209,47 @@ def _review_context(article: Article, role: str, items, index: SchemeIndex) -> d
     }
 
 
+def _editing(items: list[team.ReviewSegment], wanted: int | None) -> None:
+    """Mark the one segment whose form the page draws: ``?segment=<pk>`` if it is
+    annotatable, else the first disagreement without gold (where Enter starts)."""
+    candidates = [item for item in items if item.annotatable]
+    chosen = next((i for i in candidates if i.segment.pk == wanted), None) or next(
+        (i for i in candidates if i.disagree and i.gold is None), None
+    )
+    if chosen is not None:
+        chosen.editing = True
+
+
 def review(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every segment's comparison; the adjudication form of one segment only (see
+    ``_editing``): the others load theirs from ``review_segment`` when focused, or,
+    without JavaScript, through their "Adjudicate" link (``?segment=<pk>``)."""
     article, role = article_for(request.user, pk, Role.REVIEWER)
     index = SchemeIndex.for_project(article.project)
     items = team.review_segments(article, index=index)
+    _editing(items, _int(request.GET.get("segment")))
     context = _review_context(article, role, items, index)
     context["n_disagree"] = sum(item.disagree and item.gold is None for item in items)
     context["n_gold"] = sum(item.gold is not None for item in items)
     return render(request, "annotations/team_review.html", context)
+
+
+@require_GET
+def review_segment(request: HttpRequest, pk: int, segment_pk: int) -> HttpResponse:
+    """One segment with its adjudication form (the page's ``segment`` partial), for
+    review.js when the reviewer moves to a segment. Reviewer role; 404 for a
+    segment of another article or one that is not annotatable. Same queries as the
+    review page at any article length."""
+    article, role = article_for(request.user, pk, Role.REVIEWER)
+    index = SchemeIndex.for_project(article.project)
+    items = team.review_segments(article, index=index, segment_ids=[segment_pk])
+    if not items or not items[0].annotatable:
+        raise Http404("no such segment to adjudicate")
+    (item,) = items
+    item.editing = True
+    context = _review_context(article, role, items, index)
+    context["item"] = item
+    return render(request, "annotations/team_review.html#segment", context)
 
 
 @require_POST
@@ -229,6 +262,7 @@ def review_save(request: HttpRequest, pk: int, segment_pk: int) -> HttpResponse:
     segment.article = article  # the project and scheme are loaded already
     index = SchemeIndex.for_project(article.project)
     (item,) = team.review_segments(article, index=index, segment_ids=[segment.pk])
+    item.editing = True
     error, status = "", 200
     try:
         team.adjudicate_segment(
@@ -255,6 +289,7 @@ def review_save(request: HttpRequest, pk: int, segment_pk: int) -> HttpResponse:
         )
     if not error or status == 409:
         (item,) = team.review_segments(article, index=index, segment_ids=[segment.pk])
+        item.editing = True
     context = _review_context(article, role, [item], index)
     context.update(item=item, error=error, saved=not error)
     template = "annotations/team_review.html"
