@@ -105,25 +105,18 @@ def scheme_id_of(obj) -> int:
     return obj.dimension.scheme_id
 
 
-class ProjectScopedAdmin:
-    """Mixin for the ModelAdmins and inlines of project data.
+class RoleScopedPermissions:
+    """Django's admin permissions for managers, from two predicates the mixins below
+    define: ``may_view`` and ``may_edit`` (object ``None``: the model as a whole).
+    Superusers keep Django's own permission checks."""
 
-    ``project_path`` is the lookup from the model to its project ("pk" for Project).
-    An inline's ``obj`` is its parent, whose page is already scoped.
-    """
+    may_add_model: type | None = None  # a model only superusers may add
 
-    project_path = "project"
+    def may_view(self, request: HttpRequest, obj) -> bool:
+        return self.may_edit(request, obj)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.project_path}__in": managed_ids(request)})
-
-    def may_manage(self, request: HttpRequest, obj) -> bool:
-        if not is_manager(request):
-            return False
-        return obj is None or project_id_of(request, obj) in managed_ids(request)
+    def may_edit(self, request: HttpRequest, obj) -> bool:
+        raise NotImplementedError
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         if request.user.is_superuser:
@@ -133,26 +126,47 @@ class ProjectScopedAdmin:
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         if request.user.is_superuser:
             return super().has_view_permission(request, obj)
-        return self.may_manage(request, obj)
+        return self.may_view(request, obj)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         if request.user.is_superuser:
             return super().has_change_permission(request, obj)
-        return self.may_manage(request, obj)
+        return self.may_edit(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         if request.user.is_superuser:
             return super().has_delete_permission(request, obj)
-        return self.may_manage(request, obj)
+        return self.may_edit(request, obj)
 
     def has_add_permission(self, request: HttpRequest, *parent) -> bool:
-        # ModelAdmins pass only the request; inlines also the parent object, whose
-        # page is already scoped. Only superusers create projects.
+        # ModelAdmins pass only the request; inlines also the parent object.
         if request.user.is_superuser:
             return super().has_add_permission(request, *parent)
-        if self.model is Project:
+        if self.model is self.may_add_model:
             return False
-        return self.may_manage(request, parent[0] if parent else None)
+        return self.may_edit(request, parent[0] if parent else None)
+
+
+class ProjectScopedAdmin(RoleScopedPermissions):
+    """Mixin for the ModelAdmins and inlines of project data.
+
+    ``project_path`` is the lookup from the model to its project ("pk" for Project).
+    An inline's ``obj`` is its parent, whose page is already scoped.
+    """
+
+    project_path = "project"
+    may_add_model = Project  # only superusers create projects
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.project_path}__in": managed_ids(request)})
+
+    def may_edit(self, request: HttpRequest, obj) -> bool:
+        if not is_manager(request):
+            return False
+        return obj is None or project_id_of(request, obj) in managed_ids(request)
 
     def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
         fields = super().get_autocomplete_fields(request)
@@ -192,44 +206,21 @@ def scoped_choices(db_field, request: HttpRequest) -> QuerySet | None:
     return None
 
 
-class SchemeScopedAdmin:
+class SchemeScopedAdmin(RoleScopedPermissions):
     """Mixin for label schemes, dimensions and labels, which projects share:
     managers view them all and change a scheme (with its dimensions and labels)
     only if every project using it is theirs. Only superusers add schemes."""
 
-    def may_change(self, request: HttpRequest, obj) -> bool:
+    may_add_model = LabelScheme
+
+    def may_view(self, request: HttpRequest, obj) -> bool:
+        return is_manager(request)
+
+    def may_edit(self, request: HttpRequest, obj) -> bool:
         if not is_manager(request):
             return False
         editable = editable_schemes(request)
         return bool(editable) if obj is None else scheme_id_of(obj) in editable
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        if request.user.is_superuser:
-            return super().has_module_permission(request)
-        return is_manager(request)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        if request.user.is_superuser:
-            return super().has_view_permission(request, obj)
-        return is_manager(request)
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        if request.user.is_superuser:
-            return super().has_change_permission(request, obj)
-        return self.may_change(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        if request.user.is_superuser:
-            return super().has_delete_permission(request, obj)
-        return self.may_change(request, obj)
-
-    def has_add_permission(self, request: HttpRequest, *parent) -> bool:
-        # ModelAdmins pass only the request, inlines also the parent object.
-        if request.user.is_superuser:
-            return super().has_add_permission(request, *parent)
-        if self.model is LabelScheme:
-            return False
-        return self.may_change(request, parent[0] if parent else None)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         # A dimension or label is added to (or moved into) a scheme they may change.

@@ -152,18 +152,25 @@ def export_page(request: HttpRequest) -> HttpResponse:
     return render(request, "annotations/export.html", context)
 
 
+def _invalid_form(
+    request: HttpRequest, project: Project, role: str, form: ExportForm
+) -> HttpResponse:
+    """The export page again with the form's errors (400), never a broken download."""
+    context = {
+        "projects": [project],
+        "project": project,
+        "role": role,
+        "form": form,
+        "sees_others": may_see_others(role),
+    }
+    return render(request, "annotations/export.html", context, status=400)
+
+
 def export_download(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_for(request.user, slug)
     form = _form(request, project, request.GET)
     if not form.is_valid():
-        context = {
-            "projects": [project],
-            "project": project,
-            "role": role,
-            "form": form,
-            "sees_others": may_see_others(role),
-        }
-        return render(request, "annotations/export.html", context, status=400)
+        return _invalid_form(request, project, role, form)
     options = _options(request, form, role)
     choice = form.cleaned_data["format"]
     fmt = "jsonl" if choice == "jsonl" else "csv"
@@ -176,14 +183,7 @@ def export_codebook(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_for(request.user, slug)
     form = _form(request, project, request.GET)
     if not form.is_valid():
-        context = {
-            "projects": [project],
-            "project": project,
-            "role": role,
-            "form": form,
-            "sees_others": may_see_others(role),
-        }
-        return render(request, "annotations/export.html", context, status=400)
+        return _invalid_form(request, project, role, form)
     options = _options(request, form, role)
     fmt = "json" if request.GET.get("codebook") == "json" else "md"
     return exporting.codebook_response(
