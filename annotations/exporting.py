@@ -90,8 +90,7 @@ def build_plan(project: Project, options: ExportOptions) -> export.ExportPlan:
                 multi=dimension.is_multi,
                 description=dimension.description,
                 labels=tuple(entry["labels"]),
-                exported=dimension.active
-                and (not dimension.off_by_default or dimension.pk in enabled),
+                exported=dimension.is_enabled(enabled),
             )
         )
     targets = StanceTarget.objects.filter(project=project).order_by("order", "id")

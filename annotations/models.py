@@ -108,6 +108,11 @@ class Dimension(models.Model):
     def is_multi(self) -> bool:
         return self.kind == self.Kind.MULTI
 
+    def is_enabled(self, switched_on_ids: set[int]) -> bool:
+        """Active, and either on by default or switched on for the project
+        (``switched_on_ids``: the pks of ``Project.optional_dimensions``)."""
+        return self.active and (not self.off_by_default or self.pk in switched_on_ids)
+
 
 class Label(models.Model):
     dimension = models.ForeignKey(

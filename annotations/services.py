@@ -384,7 +384,7 @@ class SchemeIndex:
         label_index: dict[tuple[str, str], Label] = {}
         for label in labels:
             dimension = label.dimension
-            if dimension.off_by_default and dimension.pk not in enabled_optional:
+            if not dimension.is_enabled(enabled_optional):
                 continue
             dimensions.setdefault(dimension.code, dimension)
             label_index[(dimension.code, label.code)] = label
