@@ -30,7 +30,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -1314,3 +1314,338 @@ def codebook_markdown(data: dict[str, Any]) -> str:
 
 def codebook_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Pre-rendered label cells: the fast path of annotations mode
+# ---------------------------------------------------------------------------
+#
+# Shaping ~40 label cells from the JSON snapshot is most of an export's time
+# (about 25 us per row in Python). An annotation's label cells depend only on its
+# ``values`` and on the project's label plan (claim mapping, targets, frames,
+# optional dimensions), so they are rendered once, when the annotation is saved,
+# into text fragments that the export only concatenates (``exporting.py`` joins
+# them in SQL with the segment and article cells). ``label_plan_key`` names the
+# plan they were rendered for: after a scheme change the key differs and those
+# rows are shaped on the fly again, so the output never depends on the cache
+# being fresh.
+
+# Bump when the rendering below changes: every stored fragment becomes stale.
+RENDER_VERSION = 1
+_CSV_SPECIAL = frozenset('",\r\n')
+
+
+def csv_cell(text: str) -> str:
+    """One cell as ``csv.writer`` (RFC 4180, minimal quoting) writes it."""
+    if '"' in text or "," in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_text(cell: Any, spreadsheet: bool) -> str:
+    """A shaped cell as the CSV writer puts it: numbers as they are, lists
+    ``;``-joined, None empty; text and lists neutralised for spreadsheets."""
+    if isinstance(cell, int):
+        return str(cell)
+    if cell is None:
+        return ""
+    if isinstance(cell, list):
+        cell = join_cell(cell) if cell else ""
+    return csv_cell(neutralise(cell) if spreadsheet else cell)
+
+
+def label_plan_key(plan: ExportPlan) -> str:
+    """What the label cells of annotations mode depend on, as a 32-digit hash."""
+    claim = plan.role("claim")
+    frames = plan.role("frames")
+    parts = [
+        RENDER_VERSION,
+        claim.code if claim else None,
+        sorted(claim.mapping("claimbuster").items()) if claim else [],
+        sorted(claim.mapping("checkthat").items()) if claim else [],
+        [target.code for target in plan.targets],
+        frames.code if frames else None,
+        list(plan.frame_codes),
+        [(plan.extra_column(d), d.code, d.multi) for d in plan.extra_dimensions],
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class LabelFragments:
+    """One annotation's label cells as text, ready to be put into a line.
+
+    ``csv``: the cells from ``claim`` to the last ``frame_<code>`` flag, CSV cells
+    joined with ``,``; ``csv_extras``: the optional dimensions' cells (after
+    ``article_frames``), each preceded by ``,`` ("" when the project has none).
+    ``*_sheet``: the same neutralised for spreadsheets, None when that changes
+    nothing. ``json`` / ``json_extras``: the same cells as JSON object members
+    (``"claim": "opinion", ...``; extras each preceded by ``, ``). ``frames``: the
+    chosen frame codes in scheme order, ``;``-joined, for ``article_frames``.
+    """
+
+    csv: str
+    csv_sheet: str | None
+    csv_extras: str
+    csv_extras_sheet: str | None
+    json: str
+    json_extras: str
+    frames: str
+
+
+class LabelRenderer:
+    """Renders :class:`LabelFragments` for one plan (annotations mode columns)."""
+
+    def __init__(self, plan: ExportPlan) -> None:
+        plan = replace(plan, mode="annotations", pseudonym_key=None)
+        self.key = label_plan_key(plan)
+        self.shaper = _Shaper(plan, None)
+        names = self.shaper.columns
+        start, self.frames_at = names.index("claim"), names.index("article_frames")
+        self.names = names[start : self.frames_at]
+        self.extra_names = names[self.frames_at + 1 : names.index("comment")]
+        self._dumps = json.JSONEncoder(
+            ensure_ascii=False, separators=(", ", ": ")
+        ).encode
+
+    def render(self, values: dict | str | None) -> LabelFragments:
+        cells = self.shaper.labels(values)
+        split = len(self.names)
+        main, extras = cells[:split], cells[split + 1 :]
+        csv_raw = ",".join([_csv_text(cell, False) for cell in main])
+        csv_sheet = ",".join([_csv_text(cell, True) for cell in main])
+        extras_raw = "".join(["," + _csv_text(cell, False) for cell in extras])
+        extras_sheet = "".join(["," + _csv_text(cell, True) for cell in extras])
+        dumps = self._dumps
+        json_main = dumps(dict(zip(self.names, main, strict=True)))[1:-1]
+        json_extras = (
+            ", " + dumps(dict(zip(self.extra_names, extras, strict=True)))[1:-1]
+            if extras
+            else ""
+        )
+        return LabelFragments(
+            csv=csv_raw,
+            csv_sheet=None if csv_sheet == csv_raw else csv_sheet,
+            csv_extras=extras_raw,
+            csv_extras_sheet=None if extras_sheet == extras_raw else extras_sheet,
+            json=json_main,
+            json_extras=json_extras,
+            frames=join_cell(main[self.shaper.frames_cell]),
+        )
+
+    def cells(
+        self,
+        values: dict | str | None,
+        *,
+        comment: str,
+        unsure: bool,
+        created: datetime,
+        updated: datetime,
+        time_spent_ms: int,
+    ) -> dict[str, str]:
+        """What ``AnnotationExportCells`` stores for one saved annotation: the
+        label fragments, and as the tails everything after ``article_frames``
+        (the optional dimensions, then comment, unsure, created, updated and time
+        spent, which belong to the same save)."""
+        fragments = self.render(values)
+        flag = "1" if unsure else "0"
+        created_at, updated_at = _iso(created), _iso(updated)
+        meta = f",{flag},{created_at},{updated_at},{time_spent_ms},"
+        csv_tail = fragments.csv_extras + "," + csv_cell(comment) + meta
+        csv_tail_sheet = (
+            (fragments.csv_extras_sheet or fragments.csv_extras)
+            + ","
+            + csv_cell(neutralise(comment))
+            + meta
+        )
+        dumps = self._dumps
+        json_tail = (
+            f'{fragments.json_extras}, "comment": {dumps(comment)}, '
+            f'"unsure": {"true" if unsure else "false"}, '
+            f'"created": {dumps(created_at)}, "updated": {dumps(updated_at)}, '
+            f'"time_spent_ms": {time_spent_ms}, '
+        )
+        return {
+            "plan_key": self.key,
+            "csv": fragments.csv,
+            "csv_sheet": fragments.csv_sheet or "",
+            "csv_tail": csv_tail,
+            "csv_tail_sheet": "" if csv_tail_sheet == csv_tail else csv_tail_sheet,
+            "json": fragments.json,
+            "json_tail": json_tail,
+            "frames": fragments.frames,
+        }
+
+
+@dataclass
+class ExportStats:
+    """What one export pass did, for the command's summary line."""
+
+    rows: int = 0
+    shaped_on_the_fly: int = 0  # pre-rendered cells missing or stale
+
+
+# The columns of a prepared record (see exporting.prerendered_records).
+(
+    _P_ARTICLE,
+    _P_USER,
+    _P_HEAD,
+    _P_FRESH,
+    _P_LABELS,
+    _P_TAIL,
+    _P_FRAMES,
+    _P_META,
+    _P_VALUES,
+) = range(9)
+
+
+def prerendered_chunks(
+    plan: ExportPlan,
+    records: Iterable[tuple],
+    *,
+    fmt: str,
+    spreadsheet: bool = True,
+    stats: ExportStats | None = None,
+    renderer: LabelRenderer | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[str]:
+    """Annotations mode from prepared records: the same bytes as
+    ``write_chunks(plan, shape_rows(...))``, with text concatenation per row.
+
+    Each record is (article id, username or None for an unlabelled segment, the
+    segment part rendered by the database, whether the stored cells are fresh,
+    the stored label fragment, the stored tail (extras and meta), the frames, and
+    when not fresh the meta part rendered by the database and the ``values``
+    snapshot), in (article, position, annotator) order. Stale or missing cells
+    are rendered here from ``values`` by the :class:`LabelRenderer` the save path
+    uses.
+    Lines of one article are held until its last row (``article_frames``).
+    """
+    if plan.mode != "annotations":
+        raise ValueError("pre-rendered cells exist for annotations mode only")
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    renderer = renderer or LabelRenderer(plan)
+    stats = stats if stats is not None else ExportStats()
+    names = columns(plan)
+    frame_order = {code: i for i, code in enumerate(plan.frame_codes)}
+    key = plan.pseudonym_key
+    csv_out = fmt == "csv"
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    annotator_at = names.index("annotator")
+    # Everything after the segment part of an unlabelled row (annotator empty,
+    # label cells empty, no meta), rendered by the reference writers' rules.
+    empty_tail = [""] + [None] * (len(names) - annotator_at - 7)
+    empty_tail += ["", None, "", "", None, plan.scheme_version]
+    if csv_out:
+        first = (BOM if spreadsheet else "") + ",".join(map(csv_cell, names)) + "\r\n"
+        prefix = _csv_text(plan.project, spreadsheet) + ","
+        suffix = _csv_text(plan.scheme_version, spreadsheet) + "\r\n"
+        unlabelled = ",".join(_csv_text(cell, spreadsheet) for cell in empty_tail)
+        unlabelled += "\r\n"
+    else:
+        first = ""
+        prefix = '{"project": ' + dumps(plan.project) + ", "
+        suffix = '"scheme_version": ' + dumps(plan.scheme_version) + "}\n"
+        tail = dict(zip(names[annotator_at:], empty_tail, strict=True))
+        unlabelled = ", " + dumps(tail)[1:] + "\n"
+    who_cells: dict[str, str] = {}
+    union_cells: dict[frozenset[str], str] = {}
+
+    def who(username: str) -> str:
+        cell = who_cells.get(username)
+        if cell is None:
+            name = pseudonym(username, key) if key is not None else username
+            cell = _csv_text(name, spreadsheet) if csv_out else dumps(name)
+            who_cells[username] = cell
+        return cell
+
+    def article_frames(frame_sets: frozenset[str]) -> str:
+        cell = union_cells.get(frame_sets)
+        if cell is None:
+            # Codes are slugs: nearly always nothing to unescape (join_cell).
+            codes = {
+                code
+                for joined in frame_sets
+                for code in (
+                    joined.split(LIST_SEPARATOR)
+                    if "\\" not in joined
+                    else split_cell(joined)
+                )
+            }
+            codes.discard("")
+            ordered = sorted(codes, key=lambda c: frame_order.get(c, len(frame_order)))
+            cell = _csv_text(ordered, spreadsheet) if csv_out else dumps(ordered)
+            union_cells[frame_sets] = cell
+        return cell
+
+    def fragments(record: tuple) -> tuple[str, str, str]:
+        """Labels, tail (extras and meta) and frames of a labelled record."""
+        if record[_P_FRESH]:
+            return record[_P_LABELS], record[_P_TAIL], record[_P_FRAMES]
+        stats.shaped_on_the_fly += 1
+        rendered = renderer.render(record[_P_VALUES])
+        if not csv_out:
+            labels, extras = rendered.json, rendered.json_extras
+        elif spreadsheet:
+            labels = rendered.csv_sheet or rendered.csv
+            extras = rendered.csv_extras_sheet or rendered.csv_extras
+        else:
+            labels, extras = rendered.csv, rendered.csv_extras
+        return labels, extras + record[_P_META], rendered.frames
+
+    # The pieces of the lines so far; each row leaves one slot for its
+    # article_frames cell, filled when the article's last row has been read.
+    pieces: list[str] = [first]
+    slots: list[tuple[int, str]] = []  # (index in pieces, annotator)
+    frame_sets: dict[str, set[str]] = {}  # annotator -> frames of their rows
+    pending_rows = 0
+    current_article = None
+    after_head = "" if csv_out else ', "annotator": '
+    before_labels = "," if csv_out else ", "
+    before_frames = "," if csv_out else ', "article_frames": '
+    for record in records:
+        if record[_P_ARTICLE] != current_article:
+            # An article is complete: fill its article_frames slots.
+            cells = {
+                user: article_frames(frozenset(sets))
+                for user, sets in frame_sets.items()
+            }
+            for at, user in slots:
+                pieces[at] = cells[user]
+            slots.clear()
+            frame_sets.clear()
+            current_article = record[_P_ARTICLE]
+            if pending_rows >= chunk_rows:
+                yield "".join(pieces)
+                pieces.clear()
+                pending_rows = 0
+        pending_rows += 1
+        stats.rows += 1
+        username = record[_P_USER]
+        if username is None:
+            pieces += (prefix, record[_P_HEAD], unlabelled)
+            continue
+        labels, tail, frames = fragments(record)
+        sets = frame_sets.get(username)
+        if sets is None:
+            sets = frame_sets[username] = set()
+        sets.add(frames)
+        pieces += (
+            prefix,
+            record[_P_HEAD],
+            after_head,
+            who(username),
+            before_labels,
+            labels,
+            before_frames,
+            "",  # the article_frames slot
+            tail,
+            suffix,
+        )
+        slots.append((len(pieces) - 3, username))
+    cells = {user: article_frames(frozenset(sets)) for user, sets in frame_sets.items()}
+    for at, user in slots:
+        pieces[at] = cells[user]
+    if pieces:
+        yield "".join(pieces)

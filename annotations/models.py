@@ -529,6 +529,44 @@ class Annotation(models.Model):
         return f"{who} on segment {self.segment_id}"
 
 
+class AnnotationExportCells(models.Model):
+    """One annotation's label cells as the export writes them, rendered when the
+    annotation is saved (``export.LabelRenderer``), so an annotations-mode export
+    only concatenates text instead of shaping ~40 cells from ``values`` per row.
+
+    A cache, never the source of truth: the export uses these cells only while
+    ``plan_key`` is the project's current label plan and ``source_updated_at``
+    equals the annotation's ``updated_at`` (any save of the annotation changes
+    it); otherwise it shapes the row from ``values`` as before. Rebuilt by
+    ``manage.py refresh_export_cells``.
+    """
+
+    annotation = models.OneToOneField(
+        Annotation,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="export_cells",
+    )
+    plan_key = models.CharField(max_length=32)
+    source_updated_at = models.DateTimeField()
+    csv = models.TextField()
+    # The spreadsheet flavour (formula cells neutralised); empty: same as csv.
+    csv_sheet = models.TextField(blank=True)
+    # Everything after article_frames: optional dimensions, comment, unsure,
+    # created, updated, time spent (all written by the same save).
+    csv_tail = models.TextField()
+    csv_tail_sheet = models.TextField(blank=True)
+    json = models.TextField()
+    json_tail = models.TextField()
+    frames = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "annotation export cells"
+
+    def __str__(self) -> str:
+        return f"export cells of annotation {self.annotation_id}"
+
+
 class AnnotationLabel(models.Model):
     """A label chosen in a per-segment dimension (claim, frames, optional ones)."""
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from . import default_scheme as scheme_data
+from . import export, exporting
 from .importing import SUPPORTED_SUFFIXES, ArticleDraft, ImportRefused, parse_file
 from .models import (
     ANNOTATABLE_KINDS,
@@ -368,17 +369,24 @@ class SchemeIndex:
     labels: dict[tuple[str, str], Label]
     by_role: dict[str, Dimension]
     targets: dict[str, StanceTarget]
+    # What the export's label plan is made of (exporting.label_plan): every label
+    # of the active dimensions, inactive ones too, and every target in order.
+    plan_labels: list[Label] = field(default_factory=list)
+    plan_targets: list[StanceTarget] = field(default_factory=list)
+    enabled_optional: set[int] = field(default_factory=set)
+    _renderer: export.LabelRenderer | None = field(default=None, repr=False)
 
     @classmethod
     def for_project(cls, project: Project) -> SchemeIndex:
-        """Two queries: the project's active labels (with dimensions) and targets."""
+        """Three queries: switched-on optional dimensions, the labels of the
+        active dimensions (with their dimension) and the stance targets."""
         enabled_optional = set(project.optional_dimensions.values_list("pk", flat=True))
-        labels = (
+        labels = list(
             Label.objects.filter(
                 dimension__scheme_id=project.scheme_id, dimension__active=True
             )
             .select_related("dimension")
-            .order_by("dimension__order", "order")
+            .order_by("dimension__order", "dimension_id", "order", "id")
         )
         dimensions: dict[str, Dimension] = {}
         label_index: dict[tuple[str, str], Label] = {}
@@ -391,8 +399,23 @@ class SchemeIndex:
         by_role = {}
         for dimension in dimensions.values():
             by_role.setdefault(dimension.role, dimension)
-        targets = {t.code: t for t in project.stance_targets.filter(active=True)}
-        return cls(dimensions, label_index, by_role, targets)
+        all_targets = list(project.stance_targets.order_by("order", "id"))
+        targets = {t.code: t for t in all_targets if t.active}
+        return cls(
+            dimensions,
+            label_index,
+            by_role,
+            targets,
+            plan_labels=labels,
+            plan_targets=all_targets,
+            enabled_optional=enabled_optional,
+        )
+
+    def export_renderer(self, project: Project) -> export.LabelRenderer:
+        """The renderer of the export's label cells for this scheme (no query)."""
+        if self._renderer is None:
+            self._renderer = export.LabelRenderer(exporting.label_plan(project, self))
+        return self._renderer
 
     def label(self, dimension_code: str, code: str, errors: list[str], what: str):
         label = self.labels.get((dimension_code, code))
@@ -624,6 +647,7 @@ def save_annotation(
                 chosen=chosen,
                 attributions=attributions,
                 stances=stances,
+                index=index,
             )
     except IntegrityError:
         # Two first saves of the same annotation raced; the loser sees the winner.
@@ -648,6 +672,7 @@ def _store_annotation(
     chosen,
     attributions,
     stances,
+    index,
 ) -> Annotation:
     existing = Annotation.objects.select_for_update().filter(
         segment=segment, is_gold=is_gold
@@ -728,4 +753,9 @@ def _store_annotation(
     )
     if adjudicated_from:
         annotation.adjudicated_from.set(adjudicated_from)
+    # The export's label cells, rendered now so an export only joins text; same
+    # transaction, so they can never describe values that were not stored.
+    exporting.store_export_cells(
+        [annotation], index.export_renderer(segment.article.project)
+    )
     return annotation
