@@ -1560,23 +1560,26 @@ def prerendered_chunks(
             who_cells[username] = cell
         return cell
 
-    def article_frames(frame_sets: frozenset[str]) -> str:
-        cell = union_cells.get(frame_sets)
+    def article_frames(frame_sets: set[str]) -> str:
+        """The cell of the union of an annotator's frame cells in one article."""
+        # Codes are slugs: nearly always nothing to unescape (join_cell).
+        codes = frozenset(
+            code
+            for joined in frame_sets
+            if joined
+            for code in (
+                joined.split(LIST_SEPARATOR)
+                if "\\" not in joined
+                else split_cell(joined)
+            )
+        )
+        cell = union_cells.get(codes)
         if cell is None:
-            # Codes are slugs: nearly always nothing to unescape (join_cell).
-            codes = {
-                code
-                for joined in frame_sets
-                for code in (
-                    joined.split(LIST_SEPARATOR)
-                    if "\\" not in joined
-                    else split_cell(joined)
-                )
-            }
-            codes.discard("")
+            if len(union_cells) >= 4096:  # bounded: memory must not grow with rows
+                union_cells.clear()
             ordered = sorted(codes, key=lambda c: frame_order.get(c, len(frame_order)))
             cell = _csv_text(ordered, spreadsheet) if csv_out else dumps(ordered)
-            union_cells[frame_sets] = cell
+            union_cells[codes] = cell
         return cell
 
     def fragments(record: tuple) -> tuple[str, str, str]:
@@ -1607,10 +1610,7 @@ def prerendered_chunks(
     for record in records:
         if record[_P_ARTICLE] != current_article:
             # An article is complete: fill its article_frames slots.
-            cells = {
-                user: article_frames(frozenset(sets))
-                for user, sets in frame_sets.items()
-            }
+            cells = {user: article_frames(sets) for user, sets in frame_sets.items()}
             for at, user in slots:
                 pieces[at] = cells[user]
             slots.clear()
@@ -1644,7 +1644,7 @@ def prerendered_chunks(
             suffix,
         )
         slots.append((len(pieces) - 3, username))
-    cells = {user: article_frames(frozenset(sets)) for user, sets in frame_sets.items()}
+    cells = {user: article_frames(sets) for user, sets in frame_sets.items()}
     for at, user in slots:
         pieces[at] = cells[user]
     if pieces:

@@ -86,15 +86,17 @@ class Command(BaseCommand):
             include_unlabelled=include_unlabelled,
             pseudonymise=pseudonymise,
         )
-        plan = exporting.build_plan(target, choice)
-        counts = export.Counts(plan, ratings=True) if codebook else None
-        rows = _Counted(exporting.export_rows(target, choice, plan=plan, counts=counts))
-        chunks = export.write_chunks(plan, rows, fmt=fmt, spreadsheet=not raw)
+        stats = export.ExportStats()
+        chunks = exporting.export_chunks(
+            target, choice, fmt=fmt, spreadsheet=not raw, stats=stats
+        )
         started = time.perf_counter()
         self._write(chunks, output)
         seconds = time.perf_counter() - started
         if codebook:
-            data = exporting.codebook(target, choice, counts=counts)
+            # A pass of its own: the export above joins pre-rendered text and
+            # does not look at labels one by one.
+            data = exporting.codebook(target, choice)
             text = (
                 export.codebook_json(data)
                 if codebook.endswith(".json")
@@ -102,9 +104,16 @@ class Command(BaseCommand):
             )
             self._write_file(Path(codebook), [text])
         summary = (
-            f"exported {rows.count} rows of "
+            f"exported {stats.rows} rows of "
             f"{target.slug} ({mode}, {fmt}) to {output} in {seconds:.1f} s"
         )
+        if mode == "annotations" and stats.shaped_on_the_fly:
+            summary += (
+                f"; {stats.shaped_on_the_fly} rows were shaped on the fly "
+                "(export cells missing or out of date: run "
+                "`python manage.py refresh_export_cells` to make the next export "
+                "faster)"
+            )
         # Status goes to stderr when the data goes to stdout.
         stream = self.stderr if output == "-" else self.stdout
         stream.write(self.style.SUCCESS(summary))
@@ -169,16 +178,3 @@ class Command(BaseCommand):
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-
-
-class _Counted:
-    """Counts the rows passing through, for the summary line."""
-
-    def __init__(self, rows) -> None:
-        self.rows = rows
-        self.count = 0
-
-    def __iter__(self):
-        for row in self.rows:
-            self.count += 1
-            yield row

@@ -1,0 +1,47 @@
+"""python manage.py refresh_export_cells [--project SLUG]... : render the export's
+pre-rendered label cells (``AnnotationExportCells``) that are missing or stale.
+
+``save_annotation`` renders them with every save. They go stale when the label
+plan changes (a stance target added, an optional dimension switched on, a claim
+mapping edited, ...) or when annotations were written some other way (a restored
+dump, a bulk load, the admin). An export is correct either way: it shapes stale
+rows on the fly, only more slowly, and ``export_annotations`` says how many it
+had to shape. Safe to run at any time, also while people annotate."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotations import exporting
+from annotations.models import Project
+
+
+class Command(BaseCommand):
+    help = (
+        "Render the missing and out-of-date export cells of every project (or the "
+        "ones named), so exports only concatenate text."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--project",
+            action="append",
+            default=[],
+            metavar="SLUG",
+            help="only this project (repeatable); default: all projects",
+        )
+
+    def handle(self, *args, project: list[str], **options) -> None:
+        projects = Project.objects.select_related("scheme").order_by("slug")
+        if project:
+            projects = projects.filter(slug__in=project)
+            missing = sorted(set(project) - {p.slug for p in projects})
+            if missing:
+                raise CommandError(f"no such project: {', '.join(missing)}")
+        for each in projects:
+            started = time.perf_counter()
+            rendered = exporting.refresh_export_cells(each)
+            seconds = time.perf_counter() - started
+            self.stdout.write(
+                f"{each.slug}: rendered {rendered} export cells in {seconds:.1f} s"
+            )
