@@ -18,7 +18,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from .exporting import ExportOptions, export_response
+from .export import LabelRenderer
+from .exporting import ExportOptions, build_plan, export_response, store_export_cells
 from .models import (
     Annotation,
     Article,
@@ -718,6 +719,15 @@ class AnnotationAdmin(RecountsProgress, ProjectScopedAdmin, SimpleHistoryAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Annotations are written by the annotate screen (services.save_annotation).
         return request.user.is_superuser and super().has_add_permission(request)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        # The export's pre-rendered cells follow an edit here (comment, unsure, or
+        # a revert from the history page); without this, the export would shape
+        # the row on the fly until `refresh_export_cells` runs.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            plan = build_plan(obj.article.project, ExportOptions())
+            store_export_cells([obj], LabelRenderer(plan))
 
     @admin.display(description="segment")
     def segment_link(self, annotation: Annotation) -> str:

@@ -305,3 +305,20 @@ def test_cells_hold_the_meta_of_the_same_save(project, annotator):
     assert cells.csv_tail.endswith(f',"=a,b",1,{when},1234,')
     assert cells.csv_tail_sheet.endswith(f',"\'=a,b",1,{when},1234,')
     assert '"comment": "=a,b", "unsure": true' in cells.json_tail
+
+
+def test_an_admin_edit_renders_the_cells_again(project, corpus, rf, django_user_model):
+    from django.contrib import admin
+
+    annotation = Annotation.objects.order_by("pk").first()
+    annotation.comment = "=im Admin geändert"
+    request = rf.post("/")
+    request.user = django_user_model.objects.create_superuser("boss", "b@x.org", "pw")
+    admin.site._registry[Annotation].save_model(request, annotation, None, True)
+    cells = AnnotationExportCells.objects.get(annotation=annotation)
+    assert cells.source_updated_at == annotation.updated_at
+    assert "=im Admin geändert" in cells.csv_tail
+    options = exporting.ExportOptions()
+    got, stats = fast(project, options, fmt="csv")
+    assert stats.shaped_on_the_fly == 0
+    assert got == reference(project, options, fmt="csv")

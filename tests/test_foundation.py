@@ -82,8 +82,7 @@ def test_seed_articles_are_stored_exactly_and_segments_slice_the_text(db):
     titles = set(Article.objects.values_list("title", flat=True))
     assert (
         "Putins Strategie enthüllt: Telefonat mit Trump durchkreuzt "
-        "Westliche Diplomatie"
-        in titles
+        "Westliche Diplomatie" in titles
     )
     assert Article.objects.get(title__startswith="Putins").byline == "Sergei Poletajew"
 

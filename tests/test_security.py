@@ -813,9 +813,11 @@ def test_hostile_pages_run_no_script_and_break_no_policy_in_chromium(
     missing: list[str] = []
     page.on(
         "console",
-        lambda message: message.type == "error"
-        and "404" in message.text
-        and missing.append(message.location.get("url", "")),
+        lambda message: (
+            message.type == "error"
+            and "404" in message.text
+            and missing.append(message.location.get("url", ""))
+        ),
     )
     own, article = world.own.slug, world.article["own"]
     annotation = world.secret_annotation
