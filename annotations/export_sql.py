@@ -94,6 +94,14 @@ class JsonString(_Repeating):
     postgresql_template = "to_json((%(x)s)::text)::text"
 
 
+class JsonPlainString(_Repeating):
+    """A JSON string of a value that never needs escaping (a segment kind, which a
+    check constraint limits to a few codes; an ISO date): just the quotes."""
+
+    sqlite_template = "'\"' || %(x)s || '\"'"
+    postgresql_template = sqlite_template
+
+
 class JsonBool(_Repeating):
     sqlite_template = "CASE WHEN %(x)s THEN 'true' ELSE 'false' END"
     postgresql_template = sqlite_template

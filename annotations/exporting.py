@@ -49,6 +49,7 @@ from .export_sql import (
     IsoUtc,
     Joined,
     JsonBool,
+    JsonPlainString,
     JsonString,
     SpreadsheetCsvCell,
 )
@@ -65,7 +66,11 @@ from .models import (
 if TYPE_CHECKING:
     from .services import SchemeIndex
 
-FETCH_CHUNK = 2000
+# Rows per fetch. Small chunks measured faster than 2,000 (bench_export, 100k
+# rows: SQLite ~+5 %, PostgreSQL JSONL ~120-135k -> ~150-160k rows/s): with a
+# fetching thread the database starts on the next chunk sooner, and the first and
+# last chunk, which overlap with nothing, are short; peak memory is lower too.
+FETCH_CHUNK = 500
 # export.SEGMENT_FIELDS, reached from an annotation (one joined query).
 JOINED_SEGMENT_FIELDS = tuple(
     "article_id"
@@ -558,11 +563,11 @@ def prerendered_records(
             Value(', "article_title": '), JsonString(F("article__title")),
             Value(', "outlet": '), JsonString(F("article__outlet")),
             Value(', "url": '), JsonString(F("article__url")),
-            Value(', "published": '), JsonString(IsoDate(F("article__published"))),
+            Value(', "published": '), JsonPlainString(IsoDate(F("article__published"))),
             Value(', "segment_id": '), F("id"),
             Value(', "position": '), F("position"),
             Value(', "paragraph": '), F("paragraph"),
-            Value(', "kind": '), JsonString(F("kind")),
+            Value(', "kind": '), JsonPlainString(F("kind")),
             Value(', "start": '), F("start"),
             Value(', "end": '), F("end"),
             Value(', "text": '), JsonString(F("text")),

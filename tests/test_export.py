@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
+from django.db import connection
 
 from annotations import export, exporting
 from annotations.models import Annotation, Segment
@@ -120,6 +121,13 @@ def hostile_corpus(project, users):
                 ],
             )
     return article
+
+
+def export_queries(base: int) -> int:
+    """A query budget of an export: on PostgreSQL annotations mode also reads in a
+    transaction with JIT off (a savepoint inside the test's transaction, SET LOCAL,
+    the savepoint's release), a fixed number whatever the size."""
+    return base + (3 if connection.vendor == "postgresql" else 0)
 
 
 def csv_text(project, options, *, spreadsheet: bool = False) -> str:
@@ -662,7 +670,7 @@ def test_export_runs_a_fixed_number_of_queries(
         ("segments", False),
     ]:
         options = exporting.ExportOptions(mode=mode, include_unlabelled=unlabelled)
-        with django_assert_max_num_queries(5):
+        with django_assert_max_num_queries(export_queries(5)):
             small_rows = len(csv_text(project, options).splitlines())
     big = factories.make_article(project, n_sentences=60, title="Groß")
     for segment in big.segments.annotatable():
@@ -673,7 +681,7 @@ def test_export_runs_a_fixed_number_of_queries(
         ("segments", False),
     ]:
         options = exporting.ExportOptions(mode=mode, include_unlabelled=unlabelled)
-        with django_assert_max_num_queries(5):
+        with django_assert_max_num_queries(export_queries(5)):
             big_rows = len(csv_text(project, options).splitlines())
     assert big_rows > small_rows + 60
 
