@@ -331,16 +331,14 @@ def list_columns(plan: ExportPlan) -> list[str]:
 
 def int_columns(plan: ExportPlan) -> list[str]:
     """Columns holding whole numbers (0/1 flags included) in every labelled row."""
-    names = columns(plan)
-    return [
-        c
-        for c in names
-        if c in _INT_COLUMNS
-        or c == "unsure"
-        or c.startswith("frame_")
-        and c != "frame_primary"
-        or c.endswith("_agree")
-    ]
+    # Named exactly, not by prefix: an optional dimension called "frame_tone" or a
+    # target "x_agree" holds label codes, which get neutralised like any text.
+    numbers = _INT_COLUMNS | {"unsure"} | {f"frame_{code}" for code in plan.frame_codes}
+    if plan.mode == "segments":
+        numbers |= {"claim_agree", "frames_agree"}
+        numbers |= {f"stance_{target.code}_agree" for target in plan.targets}
+        numbers |= {f"{plan.extra_column(d)}_agree" for d in plan.extra_dimensions}
+    return [c for c in columns(plan) if c in numbers]
 
 
 # ---------------------------------------------------------------------------
@@ -1550,7 +1548,7 @@ def prerendered_chunks(
         tail = dict(zip(names[annotator_at:], empty_tail, strict=True))
         unlabelled = ", " + dumps(tail)[1:] + "\n"
     who_cells: dict[str, str] = {}
-    union_cells: dict[frozenset[str], str] = {}
+    union_cells: dict[tuple[str, ...], str] = {}
 
     def who(username: str) -> str:
         cell = who_cells.get(username)
@@ -1560,17 +1558,21 @@ def prerendered_chunks(
             who_cells[username] = cell
         return cell
 
-    def article_frames(frame_sets: set[str]) -> str:
-        """The cell of the union of an annotator's frame cells in one article."""
+    def article_frames(frame_cells: dict[str, None]) -> str:
+        """The cell of the union of an annotator's frame cells in one article: in
+        scheme order, codes the scheme no longer has last in first-seen order
+        (as ``_finish_article`` orders them)."""
         # Codes are slugs: nearly always nothing to unescape (join_cell).
-        codes = frozenset(
-            code
-            for joined in frame_sets
-            if joined
-            for code in (
-                joined.split(LIST_SEPARATOR)
-                if "\\" not in joined
-                else split_cell(joined)
+        codes = tuple(
+            dict.fromkeys(
+                code
+                for joined in frame_cells
+                if joined
+                for code in (
+                    joined.split(LIST_SEPARATOR)
+                    if "\\" not in joined
+                    else split_cell(joined)
+                )
             )
         )
         cell = union_cells.get(codes)
@@ -1601,7 +1603,8 @@ def prerendered_chunks(
     # article_frames cell, filled when the article's last row has been read.
     pieces: list[str] = [first]
     slots: list[tuple[int, str]] = []  # (index in pieces, annotator)
-    frame_sets: dict[str, set[str]] = {}  # annotator -> frames of their rows
+    # annotator -> the distinct frame cells of their rows, in first-seen order
+    frame_sets: dict[str, dict[str, None]] = {}
     pending_rows = 0
     current_article = None
     after_head = "" if csv_out else ', "annotator": '
@@ -1627,10 +1630,10 @@ def prerendered_chunks(
             pieces += (prefix, record[_P_HEAD], unlabelled)
             continue
         labels, tail, frames = fragments(record)
-        sets = frame_sets.get(username)
-        if sets is None:
-            sets = frame_sets[username] = set()
-        sets.add(frames)
+        seen = frame_sets.get(username)
+        if seen is None:
+            seen = frame_sets[username] = {}
+        seen[frames] = None
         pieces += (
             prefix,
             record[_P_HEAD],

@@ -497,8 +497,13 @@ def prerendered_records(
     if options.annotators is not None:
         # A FilteredRelation condition takes values, not a subquery: one query.
         chosen = get_user_model().objects.filter(username__in=list(options.annotators))
-        own &= Q(
-            annotations__annotator_id__in=list(chosen.values_list("pk", flat=True))
+        ids = list(chosen.values_list("pk", flat=True))
+        # None of them exists: a condition no annotation meets (the column is never
+        # NULL), since Django cannot build the join from an empty IN.
+        own &= (
+            Q(annotations__annotator_id__in=ids)
+            if ids
+            else Q(annotations__annotator_id__isnull=True)
         )
     articles = Article.objects.filter(project=project)
     if options.articles is not None:

@@ -322,3 +322,71 @@ def test_an_admin_edit_renders_the_cells_again(project, corpus, rf, django_user_
     got, stats = fast(project, options, fmt="csv")
     assert stats.shaped_on_the_fly == 0
     assert got == reference(project, options, fmt="csv")
+
+
+@pytest.mark.parametrize("unlabelled", [False, True])
+def test_unknown_annotators_give_what_shaping_gives(project, corpus, unlabelled):
+    options = exporting.ExportOptions(
+        annotators=["nobody"], include_unlabelled=unlabelled
+    )
+    for fmt, spreadsheet in FLAVOURS:
+        expected = reference(project, options, fmt=fmt, spreadsheet=spreadsheet)
+        got, stats = fast(project, options, fmt=fmt, spreadsheet=spreadsheet)
+        assert got == expected
+        assert (stats.rows > 0) is unlabelled
+
+
+def test_article_frames_keep_codes_the_scheme_dropped_in_first_seen_order(
+    project, annotator
+):
+    """Frame codes no longer in the scheme (a label code edited after use) go
+    last, in the order first seen, in both paths, whatever the hash seed."""
+    article = factories.make_article(project, n_sentences=3)
+    for segment, frames in zip(
+        article.segments.annotatable().order_by("position"),
+        (["zz_old", "aa_old", "political"], ["mm_old", "economic"], ["aa_old"]),
+        strict=False,
+    ):
+        saved = annotate(segment, annotator, frames=("political",))
+        values = {
+            **saved.values,
+            "labels": {**saved.values["labels"], "frames": frames},
+        }
+        Annotation.objects.filter(pk=saved.pk).update(values=values)
+        saved.refresh_from_db()
+        exporting.store_export_cells(
+            [saved],
+            export.LabelRenderer(
+                exporting.build_plan(project, exporting.ExportOptions())
+            ),
+        )
+    options = exporting.ExportOptions()
+    for fmt, spreadsheet in FLAVOURS:
+        got, stats = fast(project, options, fmt=fmt, spreadsheet=spreadsheet)
+        assert stats.shaped_on_the_fly == 0
+        assert got == reference(project, options, fmt=fmt, spreadsheet=spreadsheet)
+    raw, _ = fast(project, options, fmt="csv", spreadsheet=False)
+    assert ",economic;political;zz_old;aa_old;mm_old," in raw
+
+
+def test_a_dimension_named_like_a_flag_column_is_text(project, annotator):
+    """Only the real number columns skip neutralising: an optional dimension whose
+    code looks like a frame flag holds label codes, and "-1" is a formula start."""
+    dimension = Dimension.objects.get(scheme=project.scheme, code="subjectivity")
+    Dimension.objects.filter(pk=dimension.pk).update(code="frame_tone")
+    label = Label.objects.filter(dimension=dimension).first()
+    Label.objects.filter(dimension=dimension).exclude(pk=label.pk).delete()
+    Label.objects.filter(pk=label.pk).update(code="-1")
+    project.optional_dimensions.add(dimension)
+    segment = factories.make_article(project, n_sentences=1).segments.first()
+    save_annotation(
+        segment=segment,
+        annotator=annotator,
+        payload=AnnotationInput(labels={"claim": ("opinion",), "frame_tone": ("-1",)}),
+        expected_revision=None,
+    )
+    options = exporting.ExportOptions()
+    expected = reference(project, options, fmt="csv")
+    got, _ = fast(project, options, fmt="csv")
+    assert got == expected
+    assert ",'-1," in got
