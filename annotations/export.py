@@ -1504,7 +1504,6 @@ def prerendered_chunks(
     fmt: str,
     spreadsheet: bool = True,
     stats: ExportStats | None = None,
-    renderer: LabelRenderer | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[str]:
     """Annotations mode from prepared records: the same bytes as
@@ -1523,7 +1522,7 @@ def prerendered_chunks(
         raise ValueError("pre-rendered cells exist for annotations mode only")
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    renderer = renderer or LabelRenderer(plan)
+    renderer = LabelRenderer(plan)
     stats = stats if stats is not None else ExportStats()
     names = columns(plan)
     frame_order = {code: i for i, code in enumerate(plan.frame_codes)}

@@ -345,18 +345,17 @@ def export_chunks(
     *,
     fmt: str,
     spreadsheet: bool = True,
-    counts: export.Counts | None = None,
     stats: export.ExportStats | None = None,
 ) -> Iterator[str]:
     """The export file as text chunks (CSV or JSONL), for a response or a file.
 
     Annotations mode joins the pre-rendered label cells in the database
     (:func:`prerendered_records`); segments mode (gold and majority labels are
-    computed across annotators) and a pass that also gathers codebook ``counts``
-    shape every row in Python. Both give the same bytes.
+    computed across annotators) shapes every row in Python, as the codebook's
+    counting pass does (:func:`codebook`).
     """
     plan = build_plan(project, options)
-    if options.mode == "annotations" and counts is None:
+    if options.mode == "annotations":
         # SQLite runs in this process: a fetching thread measured no faster there.
         vendor = connections[Segment.objects.db].vendor
         fetch = prefetched if vendor == "postgresql" else stream
@@ -368,7 +367,7 @@ def export_chunks(
         return export.prerendered_chunks(
             plan, records, fmt=fmt, spreadsheet=spreadsheet, stats=stats
         )
-    rows = export_rows(project, options, plan=plan, counts=counts)
+    rows = export_rows(project, options, plan=plan)
     if stats is not None:
         rows = _counted(rows, stats)
     return export.write_chunks(plan, rows, fmt=fmt, spreadsheet=spreadsheet)

@@ -4,9 +4,10 @@ the annotate screen's project bar (``Membership.labelled_count``).
 ``save_annotation`` and the admin keep them right; run this after annotations were
 deleted or written some other way (raw SQL, a restored dump, a bulk load)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from annotations.models import Membership, Project
+from annotations.management.projects import add_project_option, chosen_projects
+from annotations.models import Membership
 
 
 class Command(BaseCommand):
@@ -16,23 +17,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--project",
-            action="append",
-            default=[],
-            metavar="SLUG",
-            help="only this project (repeatable); default: all projects",
-        )
+        add_project_option(parser)
 
     def handle(self, *args, project: list[str], **options) -> None:
         memberships = Membership.objects.all()
         if project:
-            found = set(
-                Project.objects.filter(slug__in=project).values_list("slug", flat=True)
-            )
-            missing = sorted(set(project) - found)
-            if missing:
-                raise CommandError(f"no such project: {', '.join(missing)}")
-            memberships = memberships.filter(project__slug__in=project)
+            memberships = memberships.filter(project__in=chosen_projects(project))
         changed = memberships.recount()
         self.stdout.write(f"recounted {changed} memberships")

@@ -10,10 +10,10 @@ had to shape. Safe to run at any time, also while people annotate."""
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from annotations import exporting
-from annotations.models import Project
+from annotations.management.projects import add_project_option, chosen_projects
 
 
 class Command(BaseCommand):
@@ -23,22 +23,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--project",
-            action="append",
-            default=[],
-            metavar="SLUG",
-            help="only this project (repeatable); default: all projects",
-        )
+        add_project_option(parser)
 
     def handle(self, *args, project: list[str], **options) -> None:
-        projects = Project.objects.select_related("scheme").order_by("slug")
-        if project:
-            projects = projects.filter(slug__in=project)
-            missing = sorted(set(project) - {p.slug for p in projects})
-            if missing:
-                raise CommandError(f"no such project: {', '.join(missing)}")
-        for each in projects:
+        for each in chosen_projects(project):
             started = time.perf_counter()
             rendered = exporting.refresh_export_cells(each)
             seconds = time.perf_counter() - started
