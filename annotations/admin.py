@@ -539,14 +539,33 @@ class ArticleAdmin(RecountsProgress, ProjectScopedAdmin, admin.ModelAdmin):
     ]
     inlines = [SegmentInline]
     change_list_template = "admin/annotations/article/change_list.html"
-    actions = ["export_csv"]
+    actions = ["export_csv", "export_jsonl", "export_segments_csv"]
 
-    @admin.action(description="Export selected articles (CSV)")
+    @admin.action(description="Export selected articles: annotations (CSV)")
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet
     ) -> HttpResponse | None:
-        """The same streamed export as the Export page (annotations mode, CSV for
-        spreadsheets), limited to the selected articles of one project."""
+        return self._export(request, queryset, mode="annotations", fmt="csv")
+
+    @admin.action(description="Export selected articles: annotations (JSONL)")
+    def export_jsonl(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return self._export(request, queryset, mode="annotations", fmt="jsonl")
+
+    @admin.action(
+        description="Export selected articles: segments, gold or majority (CSV)"
+    )
+    def export_segments_csv(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        return self._export(request, queryset, mode="segments", fmt="csv")
+
+    def _export(
+        self, request: HttpRequest, queryset: QuerySet, *, mode: str, fmt: str
+    ) -> HttpResponse | None:
+        """The same streamed export as the Export page (CSV for spreadsheets, or
+        JSONL), limited to the selected articles of one project."""
         project_ids = set(queryset.order_by().values_list("project_id", flat=True))
         if len(project_ids) != 1:
             self.message_user(
@@ -565,7 +584,9 @@ class ArticleAdmin(RecountsProgress, ProjectScopedAdmin, admin.ModelAdmin):
             )
             return None
         articles = Article.objects.filter(pk__in=queryset.order_by().values("pk"))
-        return export_response(project, ExportOptions(articles=articles), fmt="csv")
+        return export_response(
+            project, ExportOptions(mode=mode, articles=articles), fmt=fmt
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (

@@ -25,6 +25,7 @@ from django.db import connections, transaction
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     F,
     FilteredRelation,
@@ -33,6 +34,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     TextField,
     Value,
     When,
@@ -605,6 +607,31 @@ def prerendered_records(
             output_field=JSONField(),
         ),
     )
+
+
+# ---------------------------------------------------------------------------
+# What the Export page says about a project before anything is exported
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    articles: int
+    segments: int
+    annotatable: int
+    gold: int
+
+
+def export_scope(project: Project) -> ExportScope:
+    """How big the project's corpus is and how much of it is adjudicated: two
+    queries (the per-article segment counts are kept at import)."""
+    totals = Article.objects.filter(project=project).aggregate(
+        articles=Count("pk"),
+        segments=Coalesce(Sum("segment_count"), 0),
+        annotatable=Coalesce(Sum("annotatable_count"), 0),
+    )
+    gold = Annotation.objects.gold().filter(article__project=project).count()
+    return ExportScope(gold=gold, **totals)
 
 
 # ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -149,6 +150,10 @@ def test_bench_scratch_data_exports_exactly_the_rows_asked_for(db, scheme):
         measured = bench_export.measure(project, "csv", "/dev/null")
         assert measured["rows"] == 333
         assert measured["peak_mb"] > 0
+        if sys.platform == "linux":
+            # The whole process's resident set, at least what Python itself traced.
+            assert measured["rss_peak_mb"] >= measured["peak_mb"]
+            assert 0 <= measured["rss_growth_mb"] <= measured["rss_peak_mb"]
     finally:
         bench_export.remove_scratch(project)
     assert not Project.objects.filter(pk=project.pk).exists()

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +48,61 @@ def test_page_shows_the_form_to_a_reviewer(client, project, reviewer, corpus):
     assert 'name="mode"' in content
     assert 'name="annotators"' in content
     assert "Download codebook" in content
+
+
+def test_page_shows_the_project_scope_and_each_annotators_count(
+    client, project, reviewer, annotator, corpus
+):
+    gold_segment = corpus.segments.annotatable().order_by("position")[0]
+    annotate(gold_segment, reviewer, claim="opinion", is_gold=True)
+    client.force_login(reviewer)
+    page = client.get(reverse("annotations:export")).content.decode()
+    labelled = corpus.segments.annotatable().count()
+    # Both annotators labelled every annotatable segment; the reviewer none.
+    assert f"annotator1 · {labelled} annotations" in page
+    assert f"annotator2 · {labelled} annotations" in page
+    assert "reviewer · 0 annotations" in page
+    scope = dict(
+        re.findall(r"<dt>([^<]+)</dt><dd class=\"num\">(\d+)</dd>", page)
+    )
+    assert scope == {
+        "Articles": "1",
+        "Segments": str(corpus.segment_count),
+        "To label (not boilerplate)": str(corpus.annotatable_count),
+        "Annotations": str(2 * labelled),
+        "Adjudicated segments": "1",
+    }
+    assert f"--project {project.slug}" in page
+
+
+def test_an_annotator_sees_only_their_own_count(client, project, annotator, corpus):
+    client.force_login(annotator)
+    page = client.get(reverse("annotations:export")).content.decode()
+    scope = dict(
+        re.findall(r"<dt>([^<]+)</dt><dd class=\"num\">(\d+)</dd>", page)
+    )
+    assert scope["Your annotations"] == str(corpus.segments.annotatable().count())
+    assert "Annotations" not in scope
+    assert "annotator2" not in page
+    assert "manage.py export_annotations" not in page
+
+
+def test_page_query_count_does_not_grow_with_the_corpus(
+    client, project, reviewer, annotator, django_assert_max_num_queries
+):
+    client.force_login(reviewer)
+    url = reverse("annotations:export")
+    small = factories.make_article(project, n_sentences=1, title="Klein")
+    annotate(small.segments.annotatable()[0], annotator)
+    with django_assert_max_num_queries(10):
+        assert client.get(url).status_code == 200
+    for n in range(3):
+        big = factories.make_article(project, n_sentences=40, title=f"Groß {n}")
+        for segment in big.segments.annotatable():
+            annotate(segment, annotator)
+        factories.member(project, username=f"helfer{n}")
+    with django_assert_max_num_queries(10):
+        assert client.get(url).status_code == 200
 
 
 def test_page_needs_login(client, project):
@@ -230,6 +286,28 @@ def test_admin_action_streams_the_selected_articles(admin_client, project, corpu
     assert str(other.pk) not in {row["article_id"] for row in rows}
 
 
+def test_admin_actions_export_jsonl_and_segments(admin_client, project, corpus):
+    factories.make_article(project, n_sentences=2, title="Nicht gewählt")
+    url = reverse("admin:annotations_article_changelist")
+    jsonl = admin_client.post(
+        url, {"action": "export_jsonl", "_selected_action": [corpus.pk]}
+    )
+    assert jsonl["Content-Type"].startswith("application/x-ndjson")
+    records = [json.loads(line) for line in body(jsonl).splitlines()]
+    assert len(records) == Annotation.objects.own().filter(article=corpus).count()
+    assert {record["article_id"] for record in records} == {corpus.pk}
+    segments = admin_client.post(
+        url, {"action": "export_segments_csv", "_selected_action": [corpus.pk]}
+    )
+    assert '_segments_' in segments["Content-Disposition"]
+    rows = list(
+        csv.DictReader(io.StringIO(body(segments).lstrip(export.BOM), newline=""))
+    )
+    assert len(rows) == corpus.segments.annotatable().count()
+    assert {row["label_source"] for row in rows} == {"majority"}
+    assert {row["n_annotators"] for row in rows} == {"2"}
+
+
 def test_admin_action_refuses_articles_of_two_projects(admin_client, project, corpus):
     elsewhere = factories.make_article(
         factories.ProjectFactory(), n_sentences=2, title="Anderswo"
@@ -260,8 +338,8 @@ def test_reviewer_downloads_the_seed_corpus_and_rebuilds_every_article(
     login(page, live_server, "reviewer")
     page.click("nav a:text('Export')")
     page.wait_for_selector("form.export-form")
-    page.select_option("#id_mode", "segments")
-    page.select_option("#id_format", "csv-raw")
+    page.check("input[name=mode][value=segments]")
+    page.check("input[name=format][value=csv-raw]")
     page.check("#id_include_unlabelled")
     screenshot(page, "export-page")
     with page.expect_download() as started:

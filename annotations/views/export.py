@@ -18,6 +18,10 @@ from annotations import exporting
 from annotations.models import Article, Membership, Project
 from annotations.permissions import may_see_others, project_for
 
+MODE_CHOICES = [
+    ("annotations", "Annotations: one row per segment and annotator"),
+    ("segments", "Segments: one row per segment, gold or majority label"),
+]
 FORMAT_CHOICES = [
     ("csv", "CSV for spreadsheets (UTF-8 with BOM, formulas neutralised)"),
     ("csv-raw", "CSV, raw values (for scripts and pandas)"),
@@ -26,14 +30,13 @@ FORMAT_CHOICES = [
 
 
 class ExportForm(forms.Form):
+    # Radio buttons, not selects: every choice and what it means is visible at once.
     mode = forms.ChoiceField(
-        choices=[
-            ("annotations", "Annotations: one row per segment and annotator"),
-            ("segments", "Segments: one row per segment, gold or majority label"),
-        ],
-        initial="annotations",
+        choices=MODE_CHOICES, initial="annotations", widget=forms.RadioSelect
     )
-    format = forms.ChoiceField(choices=FORMAT_CHOICES, initial="csv")
+    format = forms.ChoiceField(
+        choices=FORMAT_CHOICES, initial="csv", widget=forms.RadioSelect
+    )
     annotators = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -63,13 +66,17 @@ class ExportForm(forms.Form):
         self,
         *args,
         project: Project,
-        usernames: list[str],
+        members: list[tuple[str, int]],
         outlets: list[str],
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
-        self.fields["annotators"].choices = [(name, name) for name in usernames]
+        self.members = members
+        self.fields["annotators"].choices = [
+            (name, f"{name} · {count:,} annotation{'' if count == 1 else 's'}")
+            for name, count in members
+        ]
         self.fields["outlet"].choices = [("", "All outlets")] + [
             (outlet, outlet) for outlet in outlets
         ]
@@ -99,11 +106,12 @@ class ExportForm(forms.Form):
 
 
 def _form(request: HttpRequest, project: Project, data=None) -> ExportForm:
-    """Two queries: the project's members and its outlets."""
-    usernames = list(
+    """Two queries: the project's members (with their kept annotation counts) and
+    its outlets."""
+    members = list(
         Membership.objects.filter(project=project)
         .order_by("user__username")
-        .values_list("user__username", flat=True)
+        .values_list("user__username", "labelled_count")
     )
     outlets = list(
         Article.objects.filter(project=project)
@@ -112,7 +120,7 @@ def _form(request: HttpRequest, project: Project, data=None) -> ExportForm:
         .values_list("outlet", flat=True)
         .distinct()
     )
-    return ExportForm(data, project=project, usernames=usernames, outlets=outlets)
+    return ExportForm(data, project=project, members=members, outlets=outlets)
 
 
 def _options(
@@ -143,26 +151,38 @@ def export_page(request: HttpRequest) -> HttpResponse:
     context: dict = {"projects": projects, "project": None}
     if slug:
         project, role = project_for(request.user, slug)
-        context.update(
-            project=project,
-            role=role,
-            form=_form(request, project),
-            sees_others=may_see_others(role),
-        )
+        context.update(_page_context(request, project, role, _form(request, project)))
     return render(request, "annotations/export.html", context)
+
+
+def _page_context(
+    request: HttpRequest, project: Project, role: str, form: ExportForm
+) -> dict:
+    sees_others = may_see_others(role)
+    own = next(
+        (
+            count
+            for name, count in form.members
+            if name == request.user.get_username()
+        ),
+        0,
+    )
+    return {
+        "project": project,
+        "role": role,
+        "form": form,
+        "sees_others": sees_others,
+        "scope": exporting.export_scope(project),
+        "own_annotations": own,
+        "all_annotations": sum(count for _, count in form.members),
+    }
 
 
 def _invalid_form(
     request: HttpRequest, project: Project, role: str, form: ExportForm
 ) -> HttpResponse:
     """The export page again with the form's errors (400), never a broken download."""
-    context = {
-        "projects": [project],
-        "project": project,
-        "role": role,
-        "form": form,
-        "sees_others": may_see_others(role),
-    }
+    context = {"projects": [project], **_page_context(request, project, role, form)}
     return render(request, "annotations/export.html", context, status=400)
 
 

@@ -94,7 +94,8 @@ class Command(BaseCommand):
         self.stdout.write(f"database: {vendor}; output: {output}")
         self.stdout.write(
             f"{'rows':>9} {'format':>6} {'build s':>8} {'cells s':>8} {'export s':>9} "
-            f"{'rows/s':>9} {'rows/cpu-s':>10} {'peak MB':>8} {'load':>5}"
+            f"{'rows/s':>9} {'rows/cpu-s':>10} {'peak MB':>8} {'RSS MB':>7} "
+            f"{'+RSS MB':>7} {'load':>5}"
         )
         for size in sizes:
             started = time.perf_counter()
@@ -128,7 +129,10 @@ class Command(BaseCommand):
                         f"{measured['seconds']:>9.2f} "
                         f"{measured['rows_per_second']:>9,.0f} "
                         f"{measured['rows_per_cpu_second']:>10,.0f} "
-                        f"{measured['peak_mb']:>8.1f} {measured['load_average']:>5.1f}"
+                        f"{measured['peak_mb']:>8.1f} "
+                        f"{measured.get('rss_peak_mb', float('nan')):>7.1f} "
+                        f"{measured.get('rss_growth_mb', float('nan')):>7.1f} "
+                        f"{measured['load_average']:>5.1f}"
                     )
             finally:
                 if not keep:
@@ -158,6 +162,9 @@ def measure(project: Project, fmt: str, output: str, *, repeat: int = 1) -> dict
         seconds = time.perf_counter() - started
         if best is None or seconds < best:
             best, best_cpu = seconds, time.process_time() - started_cpu
+    # The process's resident set too: tracemalloc sees only Python's allocations,
+    # not the drivers' C buffers (libpq's results, SQLite's page cache).
+    rss = resident_set(lambda: _run(project, options, fmt, output))
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
@@ -172,8 +179,34 @@ def measure(project: Project, fmt: str, output: str, *, repeat: int = 1) -> dict
         "cpu_seconds": round(best_cpu, 3),
         "rows_per_cpu_second": round(rows / best_cpu) if best_cpu else 0,
         "peak_mb": round(peak / 2**20, 1),
+        **rss,
         "load_average": round(os.getloadavg()[0], 2),
     }
+
+
+def resident_set(run) -> dict:
+    """The process's peak resident set while ``run()`` runs, and how far it rose
+    above the resident set at the start (MB). Linux: writing 5 to clear_refs resets
+    the high-water mark (VmHWM). Empty elsewhere."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _proc_status_kb("VmRSS")
+    except OSError:
+        run()
+        return {}
+    run()
+    peak = _proc_status_kb("VmHWM")
+    return {
+        "rss_peak_mb": round(peak / 1024, 1),
+        "rss_growth_mb": round(max(peak - before, 0) / 1024, 1),
+    }
+
+
+def _proc_status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise OSError(f"{field} not in /proc/self/status")
 
 
 def _run(
