@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -18,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import services
 from .export import LabelRenderer
 from .exporting import ExportOptions, build_plan, export_response, store_export_cells
 from .models import (
@@ -353,12 +355,62 @@ class SourceAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_filter = [("project", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name"]
 
+    actions = ["merge_sources"]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(uses=Count("attributions"))
 
     @admin.display(description="uses", ordering="uses")
     def attribution_count(self, source: Source) -> int:
         return source.uses
+
+    def save_model(self, request, obj: Source, form, change: bool) -> None:
+        if not (change and "name" in form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        # Renaming: the annotations' snapshots and export cells follow (services).
+        updated = services.rename_source(obj, obj.name, user=request.user)
+        if updated:
+            self.message_user(
+                request,
+                f"{updated} annotation{'s' if updated != 1 else ''} now name "
+                f"the source “{obj.name}”; the old name is kept as an alias.",
+            )
+
+    @admin.action(description="Merge selected sources into one")
+    def merge_sources(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
+        """A confirmation page to choose the name to keep, then the merge."""
+        sources = list(queryset.order_by("-uses", "created_at", "pk"))
+        if len(sources) < 2 or len({s.project_id for s in sources}) != 1:
+            self.message_user(
+                request,
+                "Select two or more sources of one project to merge.",
+                messages.ERROR,
+            )
+            return None
+        chosen = request.POST.get("keep")
+        keep = next((s for s in sources if str(s.pk) == chosen), None)
+        if "apply" in request.POST and keep is not None:
+            updated = services.merge_sources(
+                keep, [s for s in sources if s is not keep], user=request.user
+            )
+            self.message_user(
+                request,
+                f"Merged {len(sources)} sources into “{keep.name}”; "
+                f"{updated} annotation{'s' if updated != 1 else ''} updated.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge sources",
+            "opts": self.model._meta,
+            "sources": sources,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return render(request, "admin/annotations/source/merge.html", context)
 
 
 # ---------------------------------------------------------------------------

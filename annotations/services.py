@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from simple_history.utils import bulk_update_with_history
 
 from . import default_scheme as scheme_data
 from . import export, exporting
@@ -759,3 +760,124 @@ def _store_annotation(
         [annotation], index.export_renderer(segment.article.project)
     )
     return annotation
+
+
+# ---------------------------------------------------------------------------
+# Source list curation: renaming and merging canonical sources
+# ---------------------------------------------------------------------------
+#
+# An annotation's ``values`` snapshot (what exports, the review screen and the
+# history read) holds each attribution's canonical source NAME as it was when the
+# annotation was saved. When a manager renames a source or merges duplicates, the
+# snapshots follow here, so an export always names the source the Attribution row
+# points to. The annotators' own words (``source_text``), ``updated_at`` and the
+# revision stay as they were: nobody changed the labels.
+
+SOURCE_SYNC_BATCH = 500
+
+
+class SourceMergeRefused(Exception):
+    """The merge cannot be done as asked; nothing was changed."""
+
+
+def _with_alias(source: Source, *spellings: str) -> None:
+    """Add spellings to ``source.aliases`` unless equal (case-insensitively) to its
+    name or an alias it already has. The caller saves."""
+    known = {source.name.casefold(), *(a.casefold() for a in source.aliases)}
+    for spelling in spellings:
+        if spelling and spelling.casefold() not in known:
+            source.aliases = [*source.aliases, spelling]
+            known.add(spelling.casefold())
+
+
+@transaction.atomic
+def rename_source(source: Source, new_name: str, *, user=None) -> int:
+    """Rename a canonical source (and save whatever else changed on ``source``);
+    the stored name becomes an alias, so later saves that spell it the old way
+    still map here. Returns the annotations updated."""
+    old_name = Source.objects.filter(pk=source.pk).values_list("name", flat=True).get()
+    source.name = new_name
+    _with_alias(source, old_name)
+    source.aliases = [a for a in source.aliases if a.casefold() != new_name.casefold()]
+    source.save()
+    return sync_source_names(
+        source.project,
+        [source.pk],
+        user=user,
+        reason=f"source renamed: {old_name} → {new_name}",
+    )
+
+
+@transaction.atomic
+def merge_sources(keep: Source, others: Iterable[Source], *, user=None) -> int:
+    """Merge ``others`` into ``keep``: their attributions point to ``keep``, their
+    names and aliases become its aliases, they are deleted, and the snapshots of the
+    annotations concerned name ``keep``. All or nothing; returns the annotations
+    updated."""
+    others = [other for other in others if other.pk != keep.pk]
+    if not others:
+        raise SourceMergeRefused("Choose at least two sources to merge.")
+    if any(other.project_id != keep.project_id for other in others):
+        raise SourceMergeRefused("Sources of different projects cannot be merged.")
+    for other in others:
+        _with_alias(keep, other.name, *other.aliases)
+    keep.save()
+    Attribution.objects.filter(source__in=others).update(source=keep)
+    names = ", ".join(other.name for other in others)
+    Source.objects.filter(pk__in=[other.pk for other in others]).delete()
+    return sync_source_names(
+        keep.project, [keep.pk], user=user, reason=f"sources merged: {names} → {keep}"
+    )
+
+
+def sync_source_names(
+    project: Project, source_ids: Iterable[int], *, user=None, reason: str = ""
+) -> int:
+    """Write the current canonical names of these sources into the snapshots of
+    the annotations whose attributions use them (with a history record naming
+    ``reason``) and re-render their export cells. Returns how many snapshots
+    changed. Goes through the annotations a batch at a time: a query for the ids,
+    then per batch the annotations, their attributions, the update and the cells."""
+    ids = list(
+        Annotation.objects.filter(attributions__source_id__in=list(source_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    renderer = None
+    changed_total = 0
+    for first in range(0, len(ids), SOURCE_SYNC_BATCH):
+        batch = ids[first : first + SOURCE_SYNC_BATCH]
+        names: dict[int, dict[int, str]] = {}
+        for annotation_id, order, name in Attribution.objects.filter(
+            annotation_id__in=batch
+        ).values_list("annotation_id", "order", "source__name"):
+            names.setdefault(annotation_id, {})[order] = name or ""
+        changed = []
+        for annotation in Annotation.objects.filter(pk__in=batch):
+            attributions = annotation.values.get("attributions", [])
+            current = names.get(annotation.pk, {})
+            renamed = [
+                {**item, "source": current.get(order, item.get("source", ""))}
+                for order, item in enumerate(attributions)
+            ]
+            if renamed != attributions:
+                annotation.values = {**annotation.values, "attributions": renamed}
+                changed.append(annotation)
+        if not changed:
+            continue
+        bulk_update_with_history(
+            changed,
+            Annotation,
+            ["values"],
+            default_user=user,
+            # The history table's reason column holds 100 characters.
+            default_change_reason=(reason or "source list changed")[:100],
+        )
+        if renderer is None:
+            renderer = export.LabelRenderer(
+                exporting.build_plan(project, exporting.ExportOptions())
+            )
+        exporting.store_export_cells(changed, renderer)
+        changed_total += len(changed)
+    return changed_total
