@@ -27,6 +27,7 @@ run: install
 	$(LOCAL_ENV) $(PY) manage.py migrate --noinput
 	$(LOCAL_ENV) $(PY) manage.py setup_demo
 	$(LOCAL_ENV) $(PY) manage.py import_articles seeds/ --quiet
+	$(LOCAL_ENV) $(PY) manage.py refresh_export_cells
 	@echo ""
 	@echo "  Claim & Stance Workbench on http://127.0.0.1:$(PORT)/"
 	@echo "  Demo accounts: admin (superuser), annotator1, annotator2, reviewer"

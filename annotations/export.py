@@ -213,6 +213,16 @@ FIXED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("attribution_source_type", "list: each attribution's source type code"),
     ("attribution_form", "list: each attribution's form code (SpkAtt-2023 Form)"),
     ("attribution_cue", "list: each attribution's cue as written"),
+    (
+        "attribution_source_span",
+        "list: each attribution's source span in `text` as `start..end` "
+        "(`text[start:end]`); empty item when not marked",
+    ),
+    (
+        "attribution_cue_spans",
+        "list: each attribution's cue span(s) in `text`, `start..end`, the parts "
+        "of a discontinuous cue joined with `+`; empty item when not marked",
+    ),
     ("<stance>", ""),
     ("frames", "list: frame codes chosen (scheme order)"),
     ("frames_agree", "segments mode only: annotators whose frame set equals `frames`"),
@@ -239,14 +249,20 @@ FIXED_COLUMNS: tuple[tuple[str, str], ...] = (
     ),
     ("scheme_version", "label scheme as slug@version"),
 )
-_FIXED_NAMES = {name for name, _ in FIXED_COLUMNS if not name.startswith("<")}
-_SEGMENTS_ONLY = {"label_source", "n_annotators", "claim_agree", "frames_agree"}
-_LIST_COLUMNS = {
+# The parallel lists of a row's attributions: the k-th items belong together.
+ATTRIBUTION_COLUMNS = (
     "attribution_source_text",
     "attribution_source",
     "attribution_source_type",
     "attribution_form",
     "attribution_cue",
+    "attribution_source_span",
+    "attribution_cue_spans",
+)
+_FIXED_NAMES = {name for name, _ in FIXED_COLUMNS if not name.startswith("<")}
+_SEGMENTS_ONLY = {"label_source", "n_annotators", "claim_agree", "frames_agree"}
+_LIST_COLUMNS = {
+    *ATTRIBUTION_COLUMNS,
     "frames",
     "article_frames",
 }
@@ -389,6 +405,47 @@ def split_cell(cell: str) -> list[str]:
     return items
 
 
+def split_attributions(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A CSV or JSONL row's parallel ``attribution_*`` lists as one dict per
+    attribution, spans parsed to ``(start, end)`` tuples (``None``: not marked).
+
+    ``attribution_source_text`` always has one item per attribution (a source is
+    never nameless). The optional lists (cue, type, form, spans) can be empty in
+    a CSV cell although the row has an attribution: a list of one empty string
+    is written as an empty cell, so such a list is padded to the row's count.
+    """
+
+    def items(column: str) -> list[str]:
+        cell = row.get(column)
+        return split_cell(cell) if isinstance(cell, str) else list(cell or [])
+
+    names = items("attribution_source_text")
+    lists = {column: items(column) for column in ATTRIBUTION_COLUMNS}
+    for column, values in lists.items():
+        if not values:
+            lists[column] = [""] * len(names)
+        elif len(values) != len(names):
+            raise ValueError(
+                f"{column} has {len(values)} items for {len(names)} attributions"
+            )
+    return [
+        {
+            "source_text": lists["attribution_source_text"][k],
+            "source": lists["attribution_source"][k],
+            "source_type": lists["attribution_source_type"][k],
+            "form": lists["attribution_form"][k],
+            "cue": lists["attribution_cue"][k],
+            "source_span": parse_span(lists["attribution_source_span"][k]),
+            "cue_spans": [
+                parse_span(part)
+                for part in lists["attribution_cue_spans"][k].split("+")
+                if part
+            ],
+        }
+        for k in range(len(names))
+    ]
+
+
 def pseudonym(username: str, key: bytes) -> str:
     """A stable pseudonym: the same username and key always give the same one."""
     digest = hmac.new(key, username.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -468,9 +525,10 @@ class _Shaper:
         self.head_of: tuple | None = None  # the segment record self.head was made of
         self.head: list[Any] = []
         # Offsets inside the label cells that labels() returns (the same in both
-        # modes): claim 0, its two mappings, five attribution lists from 3, three
-        # cells per target from 8, then frames, primary, flags, article_frames, extras.
-        self.frames_cell = 8 + 3 * len(self.target_codes)
+        # modes): claim 0, its two mappings, the attribution lists from 3, three
+        # cells per target from STANCE_CELL, then frames, primary, flags,
+        # article_frames, extras.
+        self.frames_cell = STANCE_CELL + 3 * len(self.target_codes)
         self.extras_cell = self.frames_cell + 3 + len(self.frame_codes)
         self.extra_columns_at = [
             self.index[plan.extra_column(d)] for d in plan.extra_dimensions
@@ -511,6 +569,11 @@ class _Shaper:
                 [a.get("source_type", "") for a in attributions],
                 [a.get("form", "") for a in attributions],
                 [a.get("cue_text", "") for a in attributions],
+                [span_text(a.get("source_span")) for a in attributions],
+                [
+                    "+".join(span_text(span) for span in a.get("cue_spans") or ())
+                    for a in attributions
+                ],
             ]
         else:
             cells += _NO_ATTRIBUTIONS
@@ -630,7 +693,7 @@ class _Shaper:
                     ratings.setdefault(code, []).append((segment_id, coder, value))
             for k, target in enumerate(self.target_codes):
                 ratings.setdefault(f"stance:{target}", []).append(
-                    ((segment_id, target), coder, cells[8 + 3 * k])
+                    ((segment_id, target), coder, cells[STANCE_CELL + 3 * k])
                 )
 
 
@@ -639,7 +702,28 @@ _NO_DIM = DimensionInfo(code="", role="", name_en="")
 # mutating the list in it, so one empty list can stand in every row.
 _NOTHING: dict = {}
 _NO_MAPPING = ("", "")
-_NO_ATTRIBUTIONS: list[list[str]] = [[], [], [], [], []]
+# The attribution lists of the label cells: five label fields (source as written,
+# canonical source, source type, form, cue), then the two span lists.
+ATTRIBUTION_FIELDS = 5
+ATTRIBUTION_LISTS = ATTRIBUTION_FIELDS + 2
+STANCE_CELL = 3 + ATTRIBUTION_LISTS
+_NO_ATTRIBUTIONS: list[list[str]] = [[] for _ in range(ATTRIBUTION_LISTS)]
+
+
+def span_text(span: Any) -> str:
+    """``[start, end]`` as ``start..end``; "" when not marked. Not ``start-end``:
+    a spreadsheet opening the CSV turns ``3-5`` into a date."""
+    if isinstance(span, (list, tuple)) and len(span) == 2:
+        return f"{span[0]}..{span[1]}"
+    return ""
+
+
+def parse_span(text: str) -> tuple[int, int] | None:
+    """The inverse of :func:`span_text`."""
+    if not text:
+        return None
+    start, end = text.split("..")
+    return int(start), int(end)
 _loads = json.JSONDecoder().decode
 
 
@@ -898,15 +982,26 @@ def _majority(shaper: _Shaper, cells_list: list[list[Any]]) -> list[Any]:
 
     claim = single(0)
     out += [claim, shaper.claimbuster.get(claim, ""), shaper.checkthat.get(claim, "")]
-    # Attributions: an attribution (all five fields) given by more than half.
-    votes = Counter(
-        entry
-        for cells in cells_list
-        for entry in dict.fromkeys(zip(*cells[3:8], strict=True))
-    )
-    chosen = [entry for entry, count in votes.items() if count > half]
-    out += [[entry[k] for entry in chosen] for k in range(5)]
-    i = 8
+    # Attributions: an attribution (its five label fields) given by more than
+    # half; its spans are the ones most of those annotators marked.
+    votes: Counter[tuple] = Counter()
+    spans: dict[tuple, Counter[tuple]] = {}
+    for cells in cells_list:
+        seen = set()
+        for entry in zip(*cells[3:STANCE_CELL], strict=True):
+            fields = entry[:ATTRIBUTION_FIELDS]
+            if fields in seen:
+                continue
+            seen.add(fields)
+            votes[fields] += 1
+            spans.setdefault(fields, Counter())[entry[ATTRIBUTION_FIELDS:]] += 1
+    chosen = [
+        fields + spans[fields].most_common(1)[0][0]
+        for fields, count in votes.items()
+        if count > half
+    ]
+    out += [[entry[k] for entry in chosen] for k in range(ATTRIBUTION_LISTS)]
+    i = STANCE_CELL
     for _ in shaper.target_codes:
         polarity = single(i)
         holders = Counter(cells[i + 1] for cells in cells_list if cells[i] == polarity)
@@ -944,8 +1039,8 @@ def _with_agreement(
             return sum(1 for c in cells_list if set(c[i]) == set(cells[i]))
         return sum(1 for c in cells_list if c[i] == cells[i])
 
-    out: list[Any] = [cells[0], agree(0), *cells[1:8]]
-    i = 8
+    out: list[Any] = [cells[0], agree(0), *cells[1:STANCE_CELL]]
+    i = STANCE_CELL
     for _ in shaper.target_codes:
         out += [cells[i], cells[i + 1], cells[i + 2], agree(i)]
         i += 3
@@ -1329,7 +1424,7 @@ def codebook_json(data: dict[str, Any]) -> str:
 # being fresh.
 
 # Bump when the rendering below changes: every stored fragment becomes stale.
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: attribution span columns
 _CSV_SPECIAL = frozenset('",\r\n')
 
 

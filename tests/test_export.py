@@ -106,6 +106,13 @@ def hostile_corpus(project, users):
                         source_type="person",
                         form="indirect",
                         cue_text="=sagte",
+                        # Marked spans where the segment is long enough; the
+                        # second attribution has none (empty list items).
+                        **(
+                            {"source_span": (0, 3), "cue_spans": ((4, 6), (7, 9))}
+                            if len(segment.text) >= 9
+                            else {}
+                        ),
                     ),
                     AttributionInput(
                         source_text="Kreml",
@@ -177,6 +184,14 @@ def expected_cells(annotation: Annotation, plan: export.ExportPlan) -> dict:
         "attribution_source_type": [a.source_type.code for a in attributions],
         "attribution_form": [a.form.code for a in attributions],
         "attribution_cue": [a.cue_text for a in attributions],
+        "attribution_source_span": [
+            f"{a.source_start}..{a.source_end}" if a.source_start is not None else ""
+            for a in attributions
+        ],
+        "attribution_cue_spans": [
+            "+".join(f"{start}..{end}" for start, end in a.cue_spans)
+            for a in attributions
+        ],
         "frames": frames,
         "frame_primary": next(
             (code for (dim, code), p in labels.items() if dim == "frames" and p), ""
@@ -216,10 +231,15 @@ def expected_cells(annotation: Annotation, plan: export.ExportPlan) -> dict:
 
 def compare_row(row: dict, expected: dict, plan: export.ExportPlan) -> None:
     list_cols = set(export.list_columns(plan))
+    attributions = len(expected["attribution_source_text"])
     for column, value in expected.items():
         got = row[column]
         if column in list_cols:
             got = export.split_cell(got) if isinstance(got, str) else got
+        if column in export.ATTRIBUTION_COLUMNS and got == []:
+            # One attribution with an empty optional item is an empty CSV cell
+            # (see export.split_attributions).
+            got = [""] * attributions
         assert got == value, (column, got, value)
 
 
@@ -240,6 +260,57 @@ def compare_row(row: dict, expected: dict, plan: export.ExportPlan) -> None:
 )
 def test_split_cell_inverts_join_cell(items):
     assert export.split_cell(export.join_cell(items)) == items
+
+
+def test_split_attributions_pairs_the_parallel_lists_and_parses_spans():
+    row = {
+        "attribution_source_text": "Peskow\\; der Sprecher;Kreml",
+        "attribution_source": "Dmitri Peskow;Kreml",
+        "attribution_source_type": "person;institution",
+        "attribution_form": "indirect;",
+        "attribution_cue": "sagte;laut",
+        "attribution_source_span": "0..6;",
+        "attribution_cue_spans": "7..12+20..31;",
+    }
+    assert export.split_attributions(row) == [
+        {
+            "source_text": "Peskow; der Sprecher",
+            "source": "Dmitri Peskow",
+            "source_type": "person",
+            "form": "indirect",
+            "cue": "sagte",
+            "source_span": (0, 6),
+            "cue_spans": [(7, 12), (20, 31)],
+        },
+        {
+            "source_text": "Kreml",
+            "source": "Kreml",
+            "source_type": "institution",
+            "form": "",
+            "cue": "laut",
+            "source_span": None,
+            "cue_spans": [],
+        },
+    ]
+    # One attribution whose optional lists are empty cells; JSONL arrays as they are.
+    lone = dict.fromkeys(export.ATTRIBUTION_COLUMNS, "")
+    lone["attribution_source_text"] = lone["attribution_source"] = "Kreml"
+    assert export.split_attributions(lone)[0]["cue_spans"] == []
+    assert export.split_attributions({**lone, "attribution_cue_spans": ["1..2"]})[0][
+        "cue_spans"
+    ] == [(1, 2)]
+    with pytest.raises(ValueError, match="attribution_form has 2 items"):
+        export.split_attributions({**lone, "attribution_form": "a;b"})
+
+
+@pytest.mark.parametrize("span", [(0, 1), (3, 5), (12, 127)])
+def test_span_text_round_trips_and_is_not_a_spreadsheet_date(span):
+    text = export.span_text(span)
+    assert "-" not in text
+    assert "/" not in text
+    assert export.parse_span(text) == span
+    assert export.span_text(None) == ""
+    assert export.parse_span("") is None
 
 
 @pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
@@ -323,11 +394,13 @@ def _segment(article, position, text="Satz."):
     )
 
 
-def _record(article, position, user, labels, *, gold=False, stances=()):
+def _record(
+    article, position, user, labels, *, gold=False, stances=(), attributions=()
+):
     values = {
         "labels": labels,
         "primary": {},
-        "attributions": [],
+        "attributions": list(attributions),
         "stances": list(stances),
         "unsure": False,
         "comment": "",
@@ -361,6 +434,16 @@ def test_columns_of_annotations_mode_follow_the_issue_order():
         "updated",
         "time_spent_ms",
         "scheme_version",
+    ]
+    attribution_lists = [n for n in names if n.startswith("attribution_")]
+    assert attribution_lists == [
+        "attribution_source_text",
+        "attribution_source",
+        "attribution_source_type",
+        "attribution_form",
+        "attribution_cue",
+        "attribution_source_span",
+        "attribution_cue_spans",
     ]
     for name in [
         "claim_claimbuster",
@@ -426,6 +509,45 @@ def test_segments_mode_takes_the_strict_majority_and_counts_agreement():
         gold["claim"],
         gold["claim_agree"],
     ) == ("gold", "boss", "checkworthy", 0)
+
+
+def _attribution(source, *, span=None, cue_spans=()):
+    return {
+        "source_text": source,
+        "source": source,
+        "source_type": "person",
+        "form": "indirect",
+        "cue_text": "sagte",
+        "source_span": list(span) if span else None,
+        "cue_spans": [list(part) for part in cue_spans],
+    }
+
+
+def test_segments_mode_majority_attribution_takes_the_most_marked_spans():
+    plan = _plan("segments")
+    # All four give the same attribution; their spans differ: the attribution has
+    # a majority (4 of 4) although no span has (2 of 4), and takes the commonest.
+    peskow = [
+        _attribution("Peskow", span=(0, 6), cue_spans=[(7, 12)]),
+        _attribution("Peskow", span=(0, 6), cue_spans=[(7, 12)]),
+        _attribution("Peskow", span=(0, 7)),
+        _attribution("Peskow"),
+    ]
+    records = [
+        _record(1, 0, user, {"claim": ["factual"]}, attributions=[attribution])
+        for user, attribution in zip("abcd", peskow, strict=True)
+    ]
+    # Only one of four names the Kreml: no majority for that attribution.
+    records[2][4]["attributions"].append(_attribution("Kreml", span=(20, 25)))
+    rows = list(
+        export.shape_rows(
+            plan, export.annotation_records_by_segment(records, [_segment(1, 0)])
+        )
+    )
+    row = dict(zip(export.columns(plan), rows[0], strict=True))
+    assert row["attribution_source"] == ["Peskow"]
+    assert row["attribution_source_span"] == ["0..6"]
+    assert row["attribution_cue_spans"] == ["7..12"]
 
 
 def test_segments_without_labels_appear_only_when_asked():
