@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
+import threading
 
 import pandas as pd
 import pytest
@@ -172,3 +175,43 @@ def test_bench_measures_a_real_export_process(transactional_db, scheme, tmp_path
     rows = list(csv.DictReader(target.open(encoding="utf-8-sig", newline="")))
     assert len(rows) == 300
     assert {row["project"] for row in rows} == {project.slug}
+
+
+def test_output_to_a_named_pipe_is_written_in_place(project, corpus, tmp_path):
+    """A device or pipe (``/dev/null``, ``/dev/stdout``, a FIFO) is written to, never
+    renamed over: the FILE.partial route would replace the device with a file."""
+    pipe = tmp_path / "export.pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(
+        target=lambda: received.append(pipe.read_bytes()), daemon=True
+    )
+    reader.start()
+    try:
+        run("--format", "csv", "--raw", "--output", str(pipe))
+    finally:
+        reader.join(timeout=30)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert not (tmp_path / "export.pipe.partial").exists()
+    rows = list(csv.DictReader(io.StringIO(received[0].decode("utf-8"), newline="")))
+    assert len(rows) == Annotation.objects.own().count()
+
+
+def test_bench_child_writes_to_stdout_not_to_the_null_device(monkeypatch):
+    """bench_export's measured child must not be handed /dev/null as a file name."""
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        raise CommandError("stop here")
+
+    monkeypatch.setattr(bench_export.subprocess, "run", fake_run)
+    monkeypatch.setattr(bench_export.connection, "in_atomic_block", False)
+    monkeypatch.setattr(
+        bench_export.connection, "is_in_memory_db", lambda: False, raising=False
+    )
+    project = Project(slug="x")
+    with pytest.raises(CommandError, match="stop here"):
+        bench_export.command_peak_rss_mb(project, "csv", os.devnull)
+    output = commands[0][commands[0].index("--output") + 1]
+    assert output == "-"

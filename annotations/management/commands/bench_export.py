@@ -243,7 +243,9 @@ def command_peak_rss_mb(project: Project, fmt: str, output: str) -> float | None
         "--format",
         fmt,
         "--output",
-        output,
+        # Into the child's stdout, which goes nowhere, rather than naming the
+        # device: the command writes named files through a rename.
+        "-" if output == os.devnull else output,
     ]
     finished = subprocess.run(
         command,

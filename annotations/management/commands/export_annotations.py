@@ -162,9 +162,19 @@ class Command(BaseCommand):
 
     def _write_file(self, path: Path, chunks) -> None:
         """Chunk by chunk into FILE.partial, renamed at the end: a failed export
-        never leaves a truncated file under the name asked for."""
+        never leaves a truncated file under the name asked for. A target that
+        exists and is not a regular file (``/dev/null``, a named pipe, a terminal)
+        is written in place: renaming over it would replace the device itself."""
         if path.parent and not path.parent.exists():
             raise CommandError(f"{path.parent} does not exist")
+        if path.exists() and not path.is_file() and not path.is_dir():
+            try:
+                with path.open("w", encoding="utf-8", newline="") as handle:
+                    for chunk in chunks:
+                        handle.write(chunk)
+            except OSError as error:
+                raise CommandError(f"cannot write {path}: {error.strerror}") from None
+            return
         partial = path.with_name(path.name + ".partial")
         try:
             # newline="": the CSV writer already ends lines with CRLF (RFC 4180).
