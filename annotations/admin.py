@@ -348,8 +348,46 @@ class StanceTargetAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+class SourceAdminForm(forms.ModelForm):
+    """A name or alias names one source of a project, whatever its case: a second
+    source with the same spelling would make matching a save's names ambiguous."""
+
+    class Meta:
+        model = Source
+        fields = ["project", "name", "aliases", "source_type"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        project = data.get("project") or getattr(self.instance, "project", None)
+        if project is None or "name" not in data:
+            return data
+        aliases = data.get("aliases") or []
+        if not isinstance(aliases, list) or not all(
+            isinstance(alias, str) for alias in aliases
+        ):
+            raise forms.ValidationError(
+                'Aliases are a JSON list of names, e.g. ["Selenski", "Zelensky"].'
+            )
+        taken: dict[str, str] = {}
+        others = Source.objects.filter(project=project).exclude(pk=self.instance.pk)
+        for other in others.only("name", "aliases"):
+            for spelling in [other.name, *other.aliases]:
+                if isinstance(spelling, str):
+                    taken.setdefault(spelling.casefold(), other.name)
+        for spelling in [data["name"], *aliases]:
+            owner = taken.get(spelling.casefold())
+            if owner is not None:
+                raise forms.ValidationError(
+                    f"“{spelling}” already names the source “{owner}” (as its name "
+                    "or an alias). To make them one, merge the two sources "
+                    "(action “Merge selected sources into one”)."
+                )
+        return data
+
+
 @admin.register(Source)
 class SourceAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    form = SourceAdminForm
     list_display = ["name", "project", "source_type", "aliases", "attribution_count"]
     list_select_related = ["project", "source_type"]
     list_filter = [("project", admin.RelatedOnlyFieldListFilter)]
@@ -363,6 +401,11 @@ class SourceAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     @admin.display(description="uses", ordering="uses")
     def attribution_count(self, source: Source) -> int:
         return source.uses
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # Attributions point to a source inside its project: it never moves.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "project"] if obj is not None else readonly
 
     def save_model(self, request, obj: Source, form, change: bool) -> None:
         if not (change and "name" in form.changed_data):
@@ -798,6 +841,10 @@ class AnnotationAdmin(RecountsProgress, ProjectScopedAdmin, SimpleHistoryAdmin):
         # a revert from the history page); without this, the export would shape
         # the row on the fly until `refresh_export_cells` runs.
         with transaction.atomic():
+            # A reverted version may name a source as it was called then: the
+            # snapshot names the sources its attributions point to now.
+            current = services.source_names_by_order([obj.pk]).get(obj.pk, {})
+            obj.values = services.with_source_names(obj.values, current)
             super().save_model(request, obj, form, change)
             plan = build_plan(obj.article.project, ExportOptions())
             store_export_cells([obj], LabelRenderer(plan))

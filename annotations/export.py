@@ -996,7 +996,9 @@ def _majority(shaper: _Shaper, cells_list: list[list[Any]]) -> list[Any]:
             votes[fields] += 1
             spans.setdefault(fields, Counter())[entry[ATTRIBUTION_FIELDS:]] += 1
     chosen = [
-        fields + spans[fields].most_common(1)[0][0]
+        # The commonest spans; on a tie marked spans before none, then the first
+        # annotator's (records come by username).
+        fields + max(spans[fields].items(), key=lambda kv: (kv[1], any(kv[0])))[0]
         for fields, count in votes.items()
         if count > half
     ]

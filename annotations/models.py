@@ -291,7 +291,10 @@ class SourceQuerySet(models.QuerySet):
         Blind annotation: a name that only other annotators typed would reveal their
         work, so an annotator is offered curated entries (no attribution uses them
         yet), the sources of their own annotations and adjudicated (gold) ones.
-        Reviewers and managers (``sees_others``) get the whole list.
+        Reviewers and managers (``sees_others``) get the whole list. Aliases come
+        with their source: those a rename or merge added are a manager's curation
+        (the spellings annotators will meet in the articles), not another
+        annotator's labels.
         """
         sources = self.filter(project=project)
         if sees_others:

@@ -544,17 +544,33 @@ def _span_ok(span, length: int) -> bool:
 def _canonical_sources(project: Project, names: list[str]) -> dict[str, Source]:
     """Map source names to the project's source list; unknown names are added.
 
-    Matching is case-insensitive on the name and on every alias. Cost: one query,
-    plus one INSERT per new name.
+    Matching is case-insensitive on the name and on every alias. The matched
+    sources are locked until the save commits (PostgreSQL; SQLite's write lock
+    already serialises writers): a rename or merge in the admin, which locks them
+    too, then either commits first and this save sees its result, or waits and
+    brings this save's snapshot up to date (:func:`sync_source_names`). Called
+    before the annotation itself is locked, in the order the admin takes them, so
+    the two never deadlock. Cost: two queries, plus one INSERT per new name.
     """
     wanted = {name.casefold(): name for name in names if name}
     if not wanted:
         return {}
     found: dict[str, Source] = {}
-    for source in Source.objects.filter(project=project):
-        for spelling in [source.name, *source.aliases]:
-            if isinstance(spelling, str) and spelling.casefold() in wanted:
-                found.setdefault(spelling.casefold(), source)
+    for _attempt in range(2):
+        found = {}
+        for source in Source.objects.filter(project=project):
+            for spelling in [source.name, *source.aliases]:
+                if isinstance(spelling, str) and spelling.casefold() in wanted:
+                    found.setdefault(spelling.casefold(), source)
+        ids = sorted({source.pk for source in found.values()})
+        if not ids:
+            break
+        locked = Source.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        current = {source.pk: source for source in locked}
+        if len(current) == len(ids):
+            found = {key: current[source.pk] for key, source in found.items()}
+            break
+        # A matched source was merged away meanwhile: match again.
     for key, name in wanted.items():
         if key not in found:
             found[key], _ = Source.objects.get_or_create(project=project, name=name)
@@ -675,6 +691,11 @@ def _store_annotation(
     stances,
     index,
 ) -> Annotation:
+    # Sources first, then the annotation: the lock order of rename_source and
+    # merge_sources.
+    sources = _canonical_sources(
+        segment.article.project, [item["source_text"] for item in attributions]
+    )
     existing = Annotation.objects.select_for_update().filter(
         segment=segment, is_gold=is_gold
     )
@@ -684,9 +705,6 @@ def _store_annotation(
     stored_revision = annotation.revision if annotation else None
     if (expected_revision or None) != stored_revision:
         raise StaleRevision(annotation)
-    sources = _canonical_sources(
-        segment.article.project, [item["source_text"] for item in attributions]
-    )
     values = annotation_values(payload, chosen, attributions, stances, sources)
     if annotation is None:
         annotation = Annotation(
@@ -795,7 +813,13 @@ def rename_source(source: Source, new_name: str, *, user=None) -> int:
     """Rename a canonical source (and save whatever else changed on ``source``);
     the stored name becomes an alias, so later saves that spell it the old way
     still map here. Returns the annotations updated."""
-    old_name = Source.objects.filter(pk=source.pk).values_list("name", flat=True).get()
+    # Locked first: saves that cite this source wait, or have committed.
+    old_name = (
+        Source.objects.select_for_update()
+        .filter(pk=source.pk)
+        .values_list("name", flat=True)
+        .get()
+    )
     source.name = new_name
     _with_alias(source, old_name)
     source.aliases = [a for a in source.aliases if a.casefold() != new_name.casefold()]
@@ -819,6 +843,10 @@ def merge_sources(keep: Source, others: Iterable[Source], *, user=None) -> int:
         raise SourceMergeRefused("Choose at least two sources to merge.")
     if any(other.project_id != keep.project_id for other in others):
         raise SourceMergeRefused("Sources of different projects cannot be merged.")
+    # Locked first (in id order, as saves lock them): saves citing them wait.
+    ids = sorted({keep.pk, *(other.pk for other in others)})
+    if Source.objects.select_for_update().filter(pk__in=ids).count() != len(ids):
+        raise SourceMergeRefused("A selected source no longer exists; reload the list.")
     for other in others:
         _with_alias(keep, other.name, *other.aliases)
     keep.save()
@@ -848,21 +876,17 @@ def sync_source_names(
     changed_total = 0
     for first in range(0, len(ids), SOURCE_SYNC_BATCH):
         batch = ids[first : first + SOURCE_SYNC_BATCH]
-        names: dict[int, dict[int, str]] = {}
-        for annotation_id, order, name in Attribution.objects.filter(
-            annotation_id__in=batch
-        ).values_list("annotation_id", "order", "source__name"):
-            names.setdefault(annotation_id, {})[order] = name or ""
+        # Locked before reading: a save of one of them meanwhile has committed
+        # (its snapshot and attribution rows are read as saved) or waits for us.
+        annotations = list(
+            Annotation.objects.select_for_update().filter(pk__in=batch).order_by("pk")
+        )
+        names = source_names_by_order(batch)
         changed = []
-        for annotation in Annotation.objects.filter(pk__in=batch):
-            attributions = annotation.values.get("attributions", [])
-            current = names.get(annotation.pk, {})
-            renamed = [
-                {**item, "source": current.get(order, item.get("source", ""))}
-                for order, item in enumerate(attributions)
-            ]
-            if renamed != attributions:
-                annotation.values = {**annotation.values, "attributions": renamed}
+        for annotation in annotations:
+            values = with_source_names(annotation.values, names.get(annotation.pk, {}))
+            if values is not annotation.values:
+                annotation.values = values
                 changed.append(annotation)
         if not changed:
             continue
@@ -881,3 +905,27 @@ def sync_source_names(
         exporting.store_export_cells(changed, renderer)
         changed_total += len(changed)
     return changed_total
+
+
+def source_names_by_order(annotation_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """annotation id -> attribution order -> its canonical source's name now: one
+    query."""
+    names: dict[int, dict[int, str]] = {}
+    for annotation_id, order, name in Attribution.objects.filter(
+        annotation_id__in=list(annotation_ids)
+    ).values_list("annotation_id", "order", "source__name"):
+        names.setdefault(annotation_id, {})[order] = name or ""
+    return names
+
+
+def with_source_names(values: dict, names: dict[int, str]) -> dict:
+    """``values`` with each attribution's ``source`` set to ``names[order]``; the
+    same object when nothing changes."""
+    attributions = values.get("attributions") or []
+    renamed = [
+        {**item, "source": names.get(order, item.get("source", ""))}
+        for order, item in enumerate(attributions)
+    ]
+    if renamed == attributions:
+        return values
+    return {**values, "attributions": renamed}

@@ -234,9 +234,10 @@ def compare_row(row: dict, expected: dict, plan: export.ExportPlan) -> None:
     attributions = len(expected["attribution_source_text"])
     for column, value in expected.items():
         got = row[column]
+        from_csv = isinstance(got, str)
         if column in list_cols:
-            got = export.split_cell(got) if isinstance(got, str) else got
-        if column in export.ATTRIBUTION_COLUMNS and got == []:
+            got = export.split_cell(got) if from_csv else got
+        if column in export.ATTRIBUTION_COLUMNS and from_csv and got == []:
             # One attribution with an empty optional item is an empty CSV cell
             # (see export.split_attributions).
             got = [""] * attributions
@@ -548,6 +549,27 @@ def test_segments_mode_majority_attribution_takes_the_most_marked_spans():
     assert row["attribution_source"] == ["Peskow"]
     assert row["attribution_source_span"] == ["0..6"]
     assert row["attribution_cue_spans"] == ["7..12"]
+
+
+def test_segments_mode_majority_spans_prefer_marked_ones_on_a_tie():
+    plan = _plan("segments")
+    records = [
+        _record(1, 0, "a", {"claim": ["factual"]}, attributions=[_attribution("P")]),
+        _record(
+            1,
+            0,
+            "b",
+            {"claim": ["factual"]},
+            attributions=[_attribution("P", span=(2, 3))],
+        ),
+    ]
+    rows = list(
+        export.shape_rows(
+            plan, export.annotation_records_by_segment(records, [_segment(1, 0)])
+        )
+    )
+    row = dict(zip(export.columns(plan), rows[0], strict=True))
+    assert row["attribution_source_span"] == ["2..3"]
 
 
 def test_segments_without_labels_appear_only_when_asked():

@@ -12,6 +12,8 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotations import export, exporting, services
@@ -204,3 +206,110 @@ def test_a_failed_merge_changes_nothing(project, annotator, spelled_twice, monke
         list(Annotation.objects.order_by("pk").values_list("values", flat=True))
         == snapshot
     )
+
+
+def test_gold_and_segments_mode_follow_a_rename(project, annotator, spelled_twice):
+    second = spelled_twice.segments.annotatable().order_by("position")[1]
+    boss = factories.member(project, role=Role.REVIEWER, username="boss")
+    annotate(
+        second,
+        boss,
+        is_gold=True,
+        attributions=[attribution("Selenskyj")],
+        stances=[StanceInput(target="russia", polarity="against", holder=0)],
+    )
+    source = Source.objects.get(project=project, name="Selenskyj")
+    assert services.rename_source(source, "W. Selenskyj") == 2  # own and gold
+    gold = Annotation.objects.gold().get()
+    assert gold.values["attributions"][0]["source"] == "W. Selenskyj"
+    text = "".join(
+        exporting.export_chunks(
+            project,
+            exporting.ExportOptions(mode="segments"),
+            fmt="csv",
+            spreadsheet=False,
+        )
+    )
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    gold_row = next(row for row in rows if row["label_source"] == "gold")
+    assert gold_row["attribution_source"] == "W. Selenskyj"
+    assert gold_row["stance_russia_holder"] == "W. Selenskyj"
+
+
+def test_reverting_to_a_version_from_before_a_rename_keeps_the_new_name(
+    admin_client, project, annotator, spelled_twice
+):
+    source = Source.objects.get(project=project, name="Selenskyj")
+    annotation = Annotation.objects.get(attributions__source=source)
+    before = annotation.history.order_by("history_id").last()
+    assert before.values["attributions"][1]["source"] == "Selenskyj"
+    services.rename_source(source, "Wolodymyr Selenskyj")
+    url = reverse(
+        "admin:annotations_annotation_history",
+        args=[annotation.pk],
+    )
+    revert = f"{url}{before.history_id}/"
+    page = admin_client.get(revert)
+    assert page.status_code == 200
+    response = admin_client.post(
+        revert, {"comment": annotation.comment, "unsure": ""}, follow=True
+    )
+    assert response.status_code == 200
+    annotation.refresh_from_db()
+    assert annotation.values["attributions"][1]["source"] == "Wolodymyr Selenskyj"
+    assert_export_matches_database(project)
+
+
+@pytest.mark.parametrize(
+    ("name", "aliases"),
+    [("kreml", "[]"), ("Präsident", '["KREML"]'), ("Selenskyj", "[]")],
+)
+def test_a_name_or_alias_of_another_source_is_refused(
+    admin_client, project, annotator, spelled_twice, name, aliases
+):
+    source = Source.objects.get(project=project, name="Selenski")
+    response = admin_client.post(
+        reverse("admin:annotations_source_change", args=[source.pk]),
+        {"name": name, "aliases": aliases},
+    )
+    assert response.status_code == 200
+    assert "already names the source" in response.content.decode()
+    source.refresh_from_db()
+    assert (source.name, source.aliases) == ("Selenski", [])
+    assert not Annotation.objects.filter(values__attributions__0__source=name)
+
+
+def test_a_source_in_use_stays_in_its_project(
+    admin_client, project, annotator, spelled_twice
+):
+    elsewhere = factories.ProjectFactory()
+    source = Source.objects.get(project=project, name="Selenski")
+    admin_client.post(
+        reverse("admin:annotations_source_change", args=[source.pk]),
+        {"project": elsewhere.pk, "name": "Selenski", "aliases": "[]"},
+    )
+    source.refresh_from_db()
+    assert source.project == project
+
+
+@pytest.mark.postgres
+def test_a_save_locks_its_sources_before_the_annotation(project, annotator):
+    """The lock order rename_source and merge_sources use: sources, then
+    annotations. With the opposite order a save and a rename could deadlock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no row locks; CI runs this on its PostgreSQL pass")
+    article = factories.make_article(project, n_sentences=2, title="Sperren")
+    first, second = article.segments.annotatable().order_by("position")[:2]
+    annotate(first, annotator, attributions=[attribution("Peskow")])
+    with CaptureQueriesContext(connection) as queries:
+        annotate(second, annotator, attributions=[attribution("Peskow")])
+    locks = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].rstrip().endswith("FOR UPDATE")
+    ]
+    tables = [
+        "source" if '"annotations_source"' in sql.split(" WHERE ")[0] else "annotation"
+        for sql in locks
+    ]
+    assert tables == ["source", "annotation"]

@@ -12,7 +12,7 @@ import time
 import tracemalloc
 import uuid
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -228,8 +228,18 @@ def command_peak_rss_mb(project: Project, fmt: str, output: str) -> float | None
         auth = quote(database["USER"] or "", safe="")
         if database["PASSWORD"]:
             auth += ":" + quote(database["PASSWORD"], safe="")
-        host = f"{database['HOST'] or 'localhost'}:{database['PORT'] or 5432}"
-        url = f"postgres://{auth}@{host}/{quote(database['NAME'], safe='')}"
+        # A socket directory as host is percent-encoded (dj-database-url's form);
+        # connection options such as sslmode go into the query string.
+        host = quote(database["HOST"] or "localhost", safe="")
+        url = f"postgres://{auth}@{host}:{database['PORT'] or 5432}/"
+        url += quote(database["NAME"], safe="")
+        options = {
+            key: value
+            for key, value in (database.get("OPTIONS") or {}).items()
+            if isinstance(value, str | int) and not isinstance(value, bool)
+        }
+        if options:
+            url += "?" + urlencode(options)
     else:
         return None
     command = [
