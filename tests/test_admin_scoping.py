@@ -307,13 +307,23 @@ def test_manager_changes_and_deletes_in_their_own_project(manager_client, world)
 
 
 def test_manager_cannot_move_a_row_into_another_project(manager_client, world):
-    source = world.objects["a"]["source"]
+    target = world.objects["a"]["stancetarget"]
     response = manager_client.post(
-        change_url(source), {"project": world.b.pk, "name": "umgezogen"}
+        change_url(target),
+        {"project": world.b.pk, "code": "umgezogen", "name": "Umgezogen", "order": 1},
     )
     assert response.status_code == 200
     assert "Select a valid choice" in text(response)
-    assert Source.objects.get(pk=source.pk).project == world.a
+    assert StanceTarget.objects.get(pk=target.pk).project == world.a
+
+
+def test_a_sources_project_is_read_only_once_it_exists(manager_client, world):
+    source = world.objects["a"]["source"]
+    page = text(manager_client.get(change_url(source)))
+    assert 'name="project"' not in page
+    manager_client.post(change_url(source), {"project": world.b.pk, "name": "neu"})
+    source.refresh_from_db()
+    assert (source.project, source.name) == (world.a, "neu")
 
 
 def test_manager_cannot_create_a_project(manager_client, world):

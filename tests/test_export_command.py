@@ -197,21 +197,11 @@ def test_output_to_a_named_pipe_is_written_in_place(project, corpus, tmp_path):
     assert len(rows) == Annotation.objects.own().count()
 
 
-def test_bench_child_writes_to_stdout_not_to_the_null_device(monkeypatch):
+def test_bench_child_writes_to_stdout_not_to_the_null_device():
     """bench_export's measured child must not be handed /dev/null as a file name."""
-    commands = []
-
-    def fake_run(command, **kwargs):
-        commands.append(command)
-        raise CommandError("stop here")
-
-    monkeypatch.setattr(bench_export.subprocess, "run", fake_run)
-    monkeypatch.setattr(bench_export.connection, "in_atomic_block", False)
-    monkeypatch.setattr(
-        bench_export.connection, "is_in_memory_db", lambda: False, raising=False
-    )
     project = Project(slug="x")
-    with pytest.raises(CommandError, match="stop here"):
-        bench_export.command_peak_rss_mb(project, "csv", os.devnull)
-    output = commands[0][commands[0].index("--output") + 1]
-    assert output == "-"
+    command = bench_export.measured_export_command(project, "csv", os.devnull)
+    assert command[command.index("--output") + 1] == "-"
+    assert command[command.index("--project") + 1] == "x"
+    named = bench_export.measured_export_command(project, "csv", "/tmp/out.csv")
+    assert named[named.index("--output") + 1] == "/tmp/out.csv"

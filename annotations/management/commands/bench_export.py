@@ -207,6 +207,25 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+def measured_export_command(project: Project, fmt: str, output: str) -> list[str]:
+    """The child's command line: ``export_annotations`` under the VmHWM report."""
+    return [
+        sys.executable,
+        "-c",
+        _MEASURED_CHILD,
+        str(Path(settings.BASE_DIR) / "manage.py"),
+        "export_annotations",
+        "--project",
+        project.slug,
+        "--format",
+        fmt,
+        "--output",
+        # Into the child's stdout, which goes nowhere, rather than naming the
+        # device: the command writes named files through a rename.
+        "-" if output == os.devnull else output,
+    ]
+
+
 def command_peak_rss_mb(project: Project, fmt: str, output: str) -> float | None:
     """Peak resident set (MB) of a fresh ``manage.py export_annotations`` process
     exporting the project: the whole process as the operating system sees it,
@@ -242,23 +261,8 @@ def command_peak_rss_mb(project: Project, fmt: str, output: str) -> float | None
             url += "?" + urlencode(options)
     else:
         return None
-    command = [
-        sys.executable,
-        "-c",
-        _MEASURED_CHILD,
-        str(Path(settings.BASE_DIR) / "manage.py"),
-        "export_annotations",
-        "--project",
-        project.slug,
-        "--format",
-        fmt,
-        "--output",
-        # Into the child's stdout, which goes nowhere, rather than naming the
-        # device: the command writes named files through a rename.
-        "-" if output == os.devnull else output,
-    ]
     finished = subprocess.run(
-        command,
+        measured_export_command(project, fmt, output),
         env={**os.environ, "DATABASE_URL": url},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
