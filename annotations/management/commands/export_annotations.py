@@ -167,24 +167,20 @@ class Command(BaseCommand):
         is written in place: renaming over it would replace the device itself."""
         if path.parent and not path.parent.exists():
             raise CommandError(f"{path.parent} does not exist")
-        if path.exists() and not path.is_file() and not path.is_dir():
-            try:
-                with path.open("w", encoding="utf-8", newline="") as handle:
-                    for chunk in chunks:
-                        handle.write(chunk)
-            except OSError as error:
-                raise CommandError(f"cannot write {path}: {error.strerror}") from None
-            return
-        partial = path.with_name(path.name + ".partial")
+        in_place = path.exists() and not path.is_file() and not path.is_dir()
+        target = path if in_place else path.with_name(path.name + ".partial")
         try:
             # newline="": the CSV writer already ends lines with CRLF (RFC 4180).
-            with partial.open("w", encoding="utf-8", newline="") as handle:
+            with target.open("w", encoding="utf-8", newline="") as handle:
                 for chunk in chunks:
                     handle.write(chunk)
-            partial.replace(path)
+            if not in_place:
+                target.replace(path)
         except OSError as error:
-            partial.unlink(missing_ok=True)
+            if not in_place:
+                target.unlink(missing_ok=True)
             raise CommandError(f"cannot write {path}: {error.strerror}") from None
         except BaseException:
-            partial.unlink(missing_ok=True)
+            if not in_place:
+                target.unlink(missing_ok=True)
             raise
