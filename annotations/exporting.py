@@ -619,19 +619,23 @@ class ExportScope:
     articles: int
     segments: int
     annotatable: int
+    annotations: int  # annotators' own, whoever made them (members or not)
     gold: int
 
 
 def export_scope(project: Project) -> ExportScope:
-    """How big the project's corpus is and how much of it is adjudicated: two
-    queries (the per-article segment counts are kept at import)."""
-    totals = Article.objects.filter(project=project).aggregate(
+    """How big the project's corpus is, how much is labelled and how much
+    adjudicated: two queries (the per-article segment counts are kept at import)."""
+    corpus = Article.objects.filter(project=project).aggregate(
         articles=Count("pk"),
         segments=Coalesce(Sum("segment_count"), 0),
         annotatable=Coalesce(Sum("annotatable_count"), 0),
     )
-    gold = Annotation.objects.gold().filter(article__project=project).count()
-    return ExportScope(gold=gold, **totals)
+    labels = Annotation.objects.filter(article__project=project).aggregate(
+        annotations=Count("pk", filter=Q(is_gold=False)),
+        gold=Count("pk", filter=Q(is_gold=True)),
+    )
+    return ExportScope(**corpus, **labels)
 
 
 # ---------------------------------------------------------------------------

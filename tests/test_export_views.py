@@ -103,7 +103,7 @@ def test_page_query_count_does_not_grow_with_the_corpus(
         for segment in big.segments.annotatable():
             annotate(segment, annotator)
         factories.member(project, username=f"helfer{n}")
-    with django_assert_max_num_queries(11), CaptureQueriesContext(connection) as many:
+    with django_assert_max_num_queries(10), CaptureQueriesContext(connection) as many:
         assert client.get(url).status_code == 200
     assert len(many) == len(few)
 

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from annotations import exporting
-from annotations.models import Annotation, Article, Membership, Project
+from annotations.models import Article, Membership, Project
 from annotations.permissions import may_see_others, project_for
 
 MODE_CHOICES = [
@@ -174,13 +174,6 @@ def _page_context(
         "sees_others": sees_others,
         "scope": exporting.export_scope(project),
         "own_annotations": own,
-        # Counted, not summed from the members' counters: a superuser who is no
-        # member, or someone removed from the project, may have annotations too.
-        "all_annotations": (
-            Annotation.objects.own().filter(article__project=project).count()
-            if sees_others
-            else None
-        ),
     }
 
 
