@@ -39,12 +39,12 @@ run: install
 browser:
 	@scripts/ensure-chromium.sh
 
+# Lint and format: the same checks `make test` starts with.
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check --diff annotations/segmentation.py annotations/agreement.py >/dev/null || true
+	$(VENV)/bin/ruff format --check .
 
-test: install browser
-	$(VENV)/bin/ruff check .
+test: install browser lint
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -6,12 +6,10 @@ Every changelist renders in a fixed number of queries: foreign keys in
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,8 +18,8 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .export import LabelRenderer
-from .exporting import ExportOptions, build_plan, export_response, store_export_cells
+from .export.queries import ExportOptions
+from .forms import ImportArticlesForm, SourceAdminForm
 from .models import (
     Annotation,
     Article,
@@ -38,7 +36,8 @@ from .models import (
 )
 from .permissions import editable_scheme_ids, has_role, managed_project_ids
 from .services import import_file
-from .team import values_changes, values_summary
+from .snapshot import values_changes, values_summary
+from .views.export import export_response
 
 
 def admin_link(obj, label: str | None = None) -> str:
@@ -255,25 +254,20 @@ class RecountsProgress:
         path = "id" if self.project_path == "pk" else f"{self.project_path}_id"
         return set(queryset.order_by().values_list(path, flat=True).distinct())
 
-    def _recount(self, project_ids: set[int]) -> None:
-        Membership.objects.filter(project_id__in=project_ids).recount()
-
     def delete_model(self, request: HttpRequest, obj) -> None:
-        project_ids = {project_id_of(request, obj)}
-        with transaction.atomic():
+        with services.recounting_progress({project_id_of(request, obj)}):
             super().delete_model(request, obj)
-            self._recount(project_ids)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        project_ids = self._project_ids(queryset)
-        with transaction.atomic():
+        with services.recounting_progress(self._project_ids(queryset)):
             super().delete_queryset(request, queryset)
-            self._recount(project_ids)
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if not change and isinstance(obj, Annotation):
-            self._recount({project_id_of(request, obj)})
+        if change or not isinstance(obj, Annotation):
+            super().save_model(request, obj, form, change)
+            return
+        with services.recounting_progress({project_id_of(request, obj)}):
+            super().save_model(request, obj, form, change)
 
 
 # ---------------------------------------------------------------------------
@@ -346,43 +340,6 @@ class StanceTargetAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_select_related = ["project"]
     list_filter = [("project", admin.RelatedOnlyFieldListFilter), "active"]
     search_fields = ["name", "code"]
-
-
-class SourceAdminForm(forms.ModelForm):
-    """A name or alias names one source of a project, whatever its case: a second
-    source with the same spelling would make matching a save's names ambiguous."""
-
-    class Meta:
-        model = Source
-        fields = ["project", "name", "aliases", "source_type"]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        project = data.get("project") or getattr(self.instance, "project", None)
-        if project is None or "name" not in data:
-            return data
-        aliases = data.get("aliases") or []
-        if not isinstance(aliases, list) or not all(
-            isinstance(alias, str) for alias in aliases
-        ):
-            raise forms.ValidationError(
-                'Aliases are a JSON list of names, e.g. ["Selenski", "Zelensky"].'
-            )
-        taken: dict[str, str] = {}
-        others = Source.objects.filter(project=project).exclude(pk=self.instance.pk)
-        for other in others.only("name", "aliases"):
-            for spelling in [other.name, *other.aliases]:
-                if isinstance(spelling, str):
-                    taken.setdefault(spelling.casefold(), other.name)
-        for spelling in [data["name"], *aliases]:
-            owner = taken.get(spelling.casefold())
-            if owner is not None:
-                raise forms.ValidationError(
-                    f"“{spelling}” already names the source “{owner}” (as its name "
-                    "or an alias). To make them one, merge the two sources "
-                    "(action “Merge selected sources into one”)."
-                )
-        return data
 
 
 @admin.register(Source)
@@ -580,31 +537,6 @@ class SegmentInline(ProjectScopedAdmin, admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data]
-        return [single(data, initial)]
-
-
-class ImportArticlesForm(forms.Form):
-    project = forms.ModelChoiceField(queryset=Project.objects.none())
-    files = MultipleFileField(
-        help_text=".txt/.md (one article per file), .jsonl/.csv (one article per row)"
-    )
-
-    def __init__(self, *args, projects: QuerySet, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects
 
 
 @admin.register(Article)
@@ -837,17 +769,12 @@ class AnnotationAdmin(RecountsProgress, ProjectScopedAdmin, SimpleHistoryAdmin):
         return request.user.is_superuser and super().has_add_permission(request)
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
-        # The export's pre-rendered cells follow an edit here (comment, unsure, or
-        # a revert from the history page); without this, the export would shape
-        # the row on the fly until `refresh_export_cells` runs.
-        with transaction.atomic():
-            # A reverted version may name a source as it was called then: the
-            # snapshot names the sources its attributions point to now.
-            current = services.source_names_by_order([obj.pk]).get(obj.pk, {})
-            obj.values = services.with_source_names(obj.values, current)
+        if not change:  # a superuser's insert (RecountsProgress counts it)
             super().save_model(request, obj, form, change)
-            plan = build_plan(obj.article.project, ExportOptions())
-            store_export_cells([obj], LabelRenderer(plan))
+            return
+        # An edit (comment, unsure) or a revert from the history page: the
+        # snapshot's source names and the export cells follow (services).
+        services.store_admin_edit(annotation=obj, user=request.user)
 
     @admin.display(description="segment")
     def segment_link(self, annotation: Annotation) -> str:

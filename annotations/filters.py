@@ -15,7 +15,7 @@ STATUS_CHOICES = [
 
 
 class WorkListFilter(django_filters.FilterSet):
-    """Filters over ``worklist.articles_for`` (which annotates ``my_done``)."""
+    """Filters over ``ArticleQuerySet.for_work_list`` (which annotates ``my_done``)."""
 
     title = django_filters.CharFilter(
         field_name="title", lookup_expr="icontains", label="Title"

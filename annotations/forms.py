@@ -1,9 +1,13 @@
-"""The annotate form: turns a POST (from annotate.js or a plain browser form) into an
-``services.AnnotationInput``. Types and shapes are checked here; the scheme rules
-(which labels exist, are active, belong to the project) stay in ``save_annotation``,
-so every write path shares them.
+"""Every form of the workbench: annotate, review (adjudication), assign, export,
+the admin's import and source forms.
 
-Field names (stable, annotate.js and the tests use them):
+The annotate and review forms turn a POST into a ``snapshot.AnnotationInput``.
+Types and shapes are checked here; the scheme rules (which labels exist, are
+active, belong to the project) stay in ``services.save_annotation``, so every
+write path shares them and an unknown label is refused there with its name.
+
+The annotate form's field names
+(stable, annotate.js and the tests use them):
 ``dim-<dimension code>`` (one value, or several for multi-choice), ``primary-<code>``,
 ``stance-<target code>`` (polarity code or empty), ``holder-<target code>`` (empty for
 the author, else the attribution's index), ``attr-<i>-source|source_type|form|cue|
@@ -14,16 +18,17 @@ source_start|source_end|cue_spans`` for i < ``attr-count``, ``unsure``, ``commen
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from django import forms
+from django.db.models import QuerySet
 
-from .services import (
-    MAX_COMMENT_CHARS,
-    MAX_TIME_SPENT_MS,
-    AnnotationInput,
-    AttributionInput,
-    StanceInput,
-)
+from .models import Annotation, Article, Membership, Project, Source
+from .services import MAX_COMMENT_CHARS, MAX_TIME_SPENT_MS
+from .snapshot import NO_STANCE, AnnotationInput, AttributionInput, StanceInput
+
+if TYPE_CHECKING:
+    from .review import ReviewSegment
 
 MAX_ATTRIBUTIONS = 20
 # A generous bound on what a browser sends for a source/cue: the service refuses
@@ -164,26 +169,344 @@ class AnnotationForm(forms.Form):
         return (int(start), int(end))
 
 
-def values_from_input(payload: AnnotationInput) -> dict:
-    """An unsaved submission in the same shape as ``Annotation.values`` (conflicts)."""
-    return {
-        "labels": {dim: list(codes) for dim, codes in payload.labels.items()},
-        "primary": dict(payload.primary),
-        "attributions": [
-            {
-                "source_text": item.source_text,
-                "source_type": item.source_type,
-                "form": item.form,
-                "cue_text": item.cue_text,
-                "source_span": list(item.source_span) if item.source_span else None,
-                "cue_spans": [list(span) for span in item.cue_spans],
-            }
-            for item in payload.attributions
-        ],
-        "stances": [
-            {"target": s.target, "polarity": s.polarity, "holder": s.holder}
-            for s in payload.stances
-        ],
-        "unsure": payload.unsure,
-        "comment": payload.comment,
-    }
+# ---------------------------------------------------------------------------
+# Review: the reviewer's gold for one segment
+# ---------------------------------------------------------------------------
+
+
+class CodesField(forms.Field):
+    """Every value of a multi-valued field (checkboxes), as posted. Codes are
+    not checked against a list here: ``save_annotation`` refuses unknown ones by
+    name, as for every other write path."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value) -> tuple[str, ...]:
+        return tuple(value or ())
+
+
+class ReviewForm(forms.Form):
+    """The reviewer's choices for one segment (``review.ReviewSegment``): one field
+    per dimension and stance target, named as the review template names them
+    (``dim-<code>``, ``stance-<target>``), ``sources`` (whose attributions the gold
+    takes: an annotation id, ``gold`` or ``none``), ``unsure``, ``comment`` and
+    the ``revision`` of the gold the page showed."""
+
+    revision = forms.CharField(required=False)
+    sources = forms.CharField(required=False)
+    unsure = forms.BooleanField(required=False)
+    comment = forms.CharField(required=False, strip=True)
+
+    def __init__(self, data, *, item: ReviewSegment) -> None:
+        super().__init__(data)
+        self.item = item
+        for group in item.groups:
+            if group.spec.multi:
+                self.fields[group.field_name] = CodesField(required=False)
+            else:
+                self.fields[group.field_name] = forms.CharField(
+                    required=False, strip=False
+                )
+
+    def clean_revision(self) -> int | None:
+        # A missing or garbled revision is "no gold seen": a stale one is refused
+        # by save_annotation as a conflict.
+        return _int(self.cleaned_data.get("revision"))
+
+    def payload(self) -> AnnotationInput:
+        """The choices as an ``AnnotationInput``. Sources (attributions, and the
+        stances they hold) are taken over from the annotation chosen under
+        "Sources from"."""
+        data = self.cleaned_data
+        labels: dict[str, tuple[str, ...]] = {}
+        stances: list[StanceInput] = []
+        for group in self.item.groups:
+            spec = group.spec
+            value = data.get(group.field_name)
+            if spec.target:
+                polarity = value if group.field_name in self.data else NO_STANCE
+                if polarity and polarity != NO_STANCE:
+                    stances.append(StanceInput(target=spec.target, polarity=polarity))
+            elif spec.multi:
+                if value:
+                    labels[spec.dimension] = value
+            elif value:
+                labels[spec.dimension] = (value,)
+        base = self.sources_from()
+        values = base.values if base is not None else {}
+        attributions = tuple(
+            AttributionInput(
+                source_text=a.get("source_text", ""),
+                source_type=a.get("source_type", ""),
+                form=a.get("form", ""),
+                cue_text=a.get("cue_text", ""),
+                source_span=tuple(a["source_span"]) if a.get("source_span") else None,
+                cue_spans=tuple(tuple(span) for span in a.get("cue_spans", ())),
+            )
+            for a in values.get("attributions", ())
+        )
+        stances += [
+            StanceInput(target=s["target"], polarity=s["polarity"], holder=s["holder"])
+            for s in values.get("stances", ())
+            if s.get("holder") is not None
+        ]
+        primary = {
+            dimension: code
+            for dimension, code in values.get("primary", {}).items()
+            if code in labels.get(dimension, ())
+        }
+        return AnnotationInput(
+            labels=labels,
+            primary=primary,
+            attributions=attributions,
+            stances=tuple(stances),
+            unsure=bool(data.get("unsure")),
+            comment=data.get("comment") or "",
+        )
+
+    def sources_from(self) -> Annotation | None:
+        choice = self.cleaned_data.get("sources") or ""
+        if choice == "gold":
+            return self.item.gold
+        if choice == "none":
+            return None
+        wanted = _int(choice) or self.item.base_id
+        return next((a for a in self.item.own if a.pk == wanted), None)
+
+    def keep_choices(self) -> None:
+        """After a refused save, show what the reviewer had chosen, not the
+        majority."""
+        for group in self.item.groups:
+            chosen = set(self.data.getlist(group.field_name))
+            for choice in group.choices:
+                choice.checked = choice.code in chosen
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Assignment (managers)
+# ---------------------------------------------------------------------------
+
+
+class AssignForm(forms.Form):
+    MODE_CHOICES = [
+        ("auto", "Automatically: each article by k of the chosen annotators, balanced"),
+        ("hand", "By hand: every chosen annotator gets every chosen article"),
+    ]
+    mode = forms.ChoiceField(
+        choices=MODE_CHOICES, initial="auto", widget=forms.RadioSelect
+    )
+    overlap = forms.IntegerField(
+        min_value=1,
+        max_value=50,
+        initial=2,
+        required=False,
+        help_text="k: how many annotators label each article.",
+    )
+    annotators = forms.ModelMultipleChoiceField(
+        queryset=Membership.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    all_articles = forms.BooleanField(
+        required=False, label="All articles of the project (ignores the selection)"
+    )
+    articles = forms.ModelMultipleChoiceField(
+        queryset=Article.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args, project: Project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["annotators"].queryset = (
+            Membership.objects.filter(project=project)
+            .select_related("user")
+            .order_by("user__username")
+        )
+        self.fields["annotators"].label_from_instance = lambda m: (
+            f"{m.user.username} ({m.role})"
+        )
+        self.fields["articles"].queryset = Article.objects.filter(project=project)
+        if not kwargs.get("data"):
+            self.fields["overlap"].initial = project.overlap
+
+    def clean(self) -> dict:
+        data = super().clean()
+        chosen = data.get("annotators") or []
+        if data.get("mode") == "auto":
+            overlap = data.get("overlap")
+            if overlap is None:
+                self.add_error("overlap", "Give k, the annotators per article.")
+            elif chosen and overlap > len(chosen):
+                self.add_error(
+                    "overlap", f"k can be at most the {len(chosen)} annotators chosen."
+                )
+        else:
+            data["overlap"] = len(chosen)
+        if not data.get("all_articles") and not data.get("articles"):
+            self.add_error("articles", "Choose articles, or tick 'All articles'.")
+        return data
+
+
+# ---------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------
+
+MODE_CHOICES = [
+    ("annotations", "Annotations: one row per segment and annotator"),
+    ("segments", "Segments: one row per segment, gold or majority label"),
+]
+FORMAT_CHOICES = [
+    ("csv", "CSV for spreadsheets (UTF-8 with BOM, formulas neutralised)"),
+    ("csv-raw", "CSV, raw values (for scripts and pandas)"),
+    ("jsonl", "JSONL (one JSON object per line, raw values)"),
+]
+
+
+class ExportForm(forms.Form):
+    # Radio buttons, not selects: every choice and what it means is visible at once.
+    mode = forms.ChoiceField(
+        choices=MODE_CHOICES, initial="annotations", widget=forms.RadioSelect
+    )
+    format = forms.ChoiceField(
+        choices=FORMAT_CHOICES, initial="csv", widget=forms.RadioSelect
+    )
+    annotators = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: everyone.",
+    )
+    outlet = forms.ChoiceField(required=False)
+    title = forms.CharField(required=False, max_length=200, label="Title contains")
+    published_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    published_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    include_unlabelled = forms.BooleanField(
+        required=False,
+        label_suffix="",
+        label="Include unlabelled segments (boilerplate too: the "
+        "article text can be rebuilt from the rows)",
+    )
+    pseudonymise = forms.BooleanField(
+        required=False,
+        label_suffix="",
+        label="Pseudonymise annotators (stable ann_… names)",
+    )
+
+    def __init__(
+        self,
+        *args,
+        project: Project,
+        members: list[tuple[str, int]],
+        outlets: list[str],
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.members = members
+        self.fields["annotators"].choices = [
+            (name, f"{name} · {count:,} annotation{'' if count == 1 else 's'}")
+            for name, count in members
+        ]
+        self.fields["outlet"].choices = [("", "All outlets")] + [
+            (outlet, outlet) for outlet in outlets
+        ]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("published_from"), data.get("published_to")
+        if start and end and start > end:
+            raise forms.ValidationError("“Published from” is after “published to”.")
+        return data
+
+    def articles(self):
+        """The articles chosen by the filters; None when no filter is set (all)."""
+        data = self.cleaned_data
+        filters = {}
+        if data.get("outlet"):
+            filters["outlet"] = data["outlet"]
+        if data.get("title"):
+            filters["title__icontains"] = data["title"]
+        if data.get("published_from"):
+            filters["published__gte"] = data["published_from"]
+        if data.get("published_to"):
+            filters["published__lte"] = data["published_to"]
+        return (
+            Article.objects.filter(project=self.project, **filters) if filters else None
+        )
+
+
+# ---------------------------------------------------------------------------
+# Admin: import articles, the source list
+# ---------------------------------------------------------------------------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class ImportArticlesForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.none())
+    files = MultipleFileField(
+        help_text=".txt/.md (one article per file), .jsonl/.csv (one article per row)"
+    )
+
+    def __init__(self, *args, projects: QuerySet, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+
+
+class SourceAdminForm(forms.ModelForm):
+    """A name or alias names one source of a project, whatever its case: a second
+    source with the same spelling would make matching a save's names ambiguous."""
+
+    class Meta:
+        model = Source
+        fields = ["project", "name", "aliases", "source_type"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        project = data.get("project") or getattr(self.instance, "project", None)
+        if project is None or "name" not in data:
+            return data
+        aliases = data.get("aliases") or []
+        if not isinstance(aliases, list) or not all(
+            isinstance(alias, str) for alias in aliases
+        ):
+            raise forms.ValidationError(
+                'Aliases are a JSON list of names, e.g. ["Selenski", "Zelensky"].'
+            )
+        taken: dict[str, str] = {}
+        others = Source.objects.filter(project=project).exclude(pk=self.instance.pk)
+        for other in others.only("name", "aliases"):
+            for spelling in [other.name, *other.aliases]:
+                if isinstance(spelling, str):
+                    taken.setdefault(spelling.casefold(), other.name)
+        for spelling in [data["name"], *aliases]:
+            owner = taken.get(spelling.casefold())
+            if owner is not None:
+                raise forms.ValidationError(
+                    f"“{spelling}” already names the source “{owner}” (as its name "
+                    "or an alias). To make them one, merge the two sources "
+                    "(action “Merge selected sources into one”)."
+                )
+        return data

@@ -3,24 +3,28 @@ transaction, so it lands whole or not at all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from simple_history.utils import bulk_update_with_history
 
-from . import default_scheme as scheme_data
-from . import export, exporting
+from . import scheme_data
+from .assignment import AssignmentError, plan_assignments
+from .export.cells import label_renderer, project_renderer, store_export_cells
 from .importing import SUPPORTED_SUFFIXES, ArticleDraft, ImportRefused, parse_file
 from .models import (
     ANNOTATABLE_KINDS,
+    PER_SEGMENT_ROLES,
     Annotation,
     AnnotationLabel,
     Article,
+    Assignment,
     Attribution,
     Dimension,
     DimensionRole,
@@ -34,6 +38,21 @@ from .models import (
     StanceEntry,
     StanceTarget,
 )
+from .permissions import has_role
+from .scheme import SchemeIndex
+from .snapshot import (
+    AnnotationInput,
+    AttributionInput,
+    StanceInput,
+    annotation_values,
+    with_source_names,
+)
+
+__all__ = [  # the inputs of save_annotation, for its callers
+    "AnnotationInput",
+    "AttributionInput",
+    "StanceInput",
+]
 
 DEMO_PROJECT_SLUG = "seed"
 
@@ -312,38 +331,6 @@ MAX_SOURCE_CHARS = 300  # the cue (Attribution.cue_text)
 # here so PostgreSQL never sees an over-long value (a DataError, i.e. a 500).
 MAX_SOURCE_NAME_CHARS = Source._meta.get_field("name").max_length
 MAX_TIME_SPENT_MS = 24 * 60 * 60 * 1000
-PER_SEGMENT_ROLES = (DimensionRole.CLAIM, DimensionRole.FRAMES, DimensionRole.EXTRA)
-
-
-@dataclass(frozen=True)
-class AttributionInput:
-    source_text: str
-    source_type: str = ""
-    form: str = ""
-    cue_text: str = ""
-    source_span: tuple[int, int] | None = None
-    cue_spans: tuple[tuple[int, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class StanceInput:
-    target: str
-    polarity: str
-    # Index into the annotation's attributions; None: the author holds the stance.
-    holder: int | None = None
-
-
-@dataclass(frozen=True)
-class AnnotationInput:
-    """What an annotator submits for one segment, in label codes."""
-
-    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    primary: dict[str, str] = field(default_factory=dict)
-    attributions: tuple[AttributionInput, ...] = ()
-    stances: tuple[StanceInput, ...] = ()
-    unsure: bool = False
-    comment: str = ""
-    time_spent_ms: int = 0
 
 
 class AnnotationRefused(Exception):
@@ -360,79 +347,6 @@ class StaleRevision(Exception):
     def __init__(self, current: Annotation | None) -> None:
         super().__init__("this annotation was changed elsewhere")
         self.current = current
-
-
-@dataclass
-class SchemeIndex:
-    """A project's usable dimensions, labels and targets, looked up once per save."""
-
-    dimensions: dict[str, Dimension]
-    labels: dict[tuple[str, str], Label]
-    by_role: dict[str, Dimension]
-    targets: dict[str, StanceTarget]
-    # What the export's label plan is made of (exporting.label_plan): every label
-    # of the active dimensions, inactive ones too, and every target in order.
-    plan_labels: list[Label] = field(default_factory=list)
-    plan_targets: list[StanceTarget] = field(default_factory=list)
-    enabled_optional: set[int] = field(default_factory=set)
-    _renderer: export.LabelRenderer | None = field(default=None, repr=False)
-
-    @classmethod
-    def for_project(cls, project: Project) -> SchemeIndex:
-        """Three queries: switched-on optional dimensions, the labels of the
-        active dimensions (with their dimension) and the stance targets."""
-        enabled_optional = set(project.optional_dimensions.values_list("pk", flat=True))
-        labels = list(
-            Label.objects.filter(
-                dimension__scheme_id=project.scheme_id, dimension__active=True
-            )
-            .select_related("dimension")
-            .order_by("dimension__order", "dimension_id", "order", "id")
-        )
-        dimensions: dict[str, Dimension] = {}
-        label_index: dict[tuple[str, str], Label] = {}
-        for label in labels:
-            dimension = label.dimension
-            if not dimension.is_enabled(enabled_optional):
-                continue
-            dimensions.setdefault(dimension.code, dimension)
-            label_index[(dimension.code, label.code)] = label
-        by_role = {}
-        for dimension in dimensions.values():
-            by_role.setdefault(dimension.role, dimension)
-        all_targets = list(project.stance_targets.order_by("order", "id"))
-        targets = {t.code: t for t in all_targets if t.active}
-        return cls(
-            dimensions,
-            label_index,
-            by_role,
-            targets,
-            plan_labels=labels,
-            plan_targets=all_targets,
-            enabled_optional=enabled_optional,
-        )
-
-    def export_renderer(self, project: Project) -> export.LabelRenderer:
-        """The renderer of the export's label cells for this scheme (no query)."""
-        if self._renderer is None:
-            self._renderer = export.LabelRenderer(exporting.label_plan(project, self))
-        return self._renderer
-
-    def label(self, dimension_code: str, code: str, errors: list[str], what: str):
-        label = self.labels.get((dimension_code, code))
-        if label is None or not label.active:
-            errors.append(f"unknown or inactive {what} label {code!r}")
-            return None
-        return label
-
-    def role_label(self, role: str, code: str, errors: list[str]) -> Label | None:
-        dimension = self.by_role.get(role)
-        if not code:
-            return None
-        if dimension is None:
-            errors.append(f"this project's scheme has no {role} dimension")
-            return None
-        return self.label(dimension.code, code, errors, role.replace("_", " "))
 
 
 def _validate(
@@ -575,50 +489,6 @@ def _canonical_sources(project: Project, names: list[str]) -> dict[str, Source]:
         if key not in found:
             found[key], _ = Source.objects.get_or_create(project=project, name=name)
     return found
-
-
-def annotation_values(
-    annotation_input: AnnotationInput,
-    chosen,
-    attributions,
-    stances,
-    sources: dict[str, Source],
-) -> dict:
-    """The snapshot stored in ``Annotation.values`` (codes, never display names)."""
-    labels: dict[str, list[str]] = {}
-    primary: dict[str, str] = {}
-    for dimension, label, is_primary in chosen:
-        labels.setdefault(dimension.code, []).append(label.code)
-        if is_primary:
-            primary[dimension.code] = label.code
-    return {
-        "labels": labels,
-        "primary": primary,
-        "attributions": [
-            {
-                "source_text": item["source_text"],
-                "source": sources[item["source_text"].casefold()].name
-                if item["source_text"]
-                else "",
-                "source_type": item["source_type"].code if item["source_type"] else "",
-                "form": item["form"].code if item["form"] else "",
-                "cue_text": item["cue_text"],
-                "source_span": item["source_span"],
-                "cue_spans": item["cue_spans"],
-            }
-            for item in attributions
-        ],
-        "stances": [
-            {
-                "target": item["target"].code,
-                "polarity": item["polarity"].code if item["polarity"] else "",
-                "holder": item["holder"],
-            }
-            for item in stances
-        ],
-        "unsure": annotation_input.unsure,
-        "comment": annotation_input.comment,
-    }
 
 
 def save_annotation(
@@ -774,9 +644,7 @@ def _store_annotation(
         annotation.adjudicated_from.set(adjudicated_from)
     # The export's label cells, rendered now so an export only joins text; same
     # transaction, so they can never describe values that were not stored.
-    exporting.store_export_cells(
-        [annotation], index.export_renderer(segment.article.project)
-    )
+    store_export_cells([annotation], label_renderer(segment.article.project, index))
     return annotation
 
 
@@ -881,7 +749,7 @@ def sync_source_names(
         annotations = list(
             Annotation.objects.select_for_update().filter(pk__in=batch).order_by("pk")
         )
-        names = source_names_by_order(batch)
+        names = Attribution.objects.source_names_by_order(batch)
         changed = []
         for annotation in annotations:
             values = with_source_names(annotation.values, names.get(annotation.pk, {}))
@@ -899,33 +767,155 @@ def sync_source_names(
             default_change_reason=(reason or "source list changed")[:100],
         )
         if renderer is None:
-            renderer = export.LabelRenderer(
-                exporting.build_plan(project, exporting.ExportOptions())
-            )
-        exporting.store_export_cells(changed, renderer)
+            renderer = project_renderer(project)
+        store_export_cells(changed, renderer)
         changed_total += len(changed)
     return changed_total
 
 
-def source_names_by_order(annotation_ids: Iterable[int]) -> dict[int, dict[int, str]]:
-    """annotation id -> attribution order -> its canonical source's name now: one
-    query."""
-    names: dict[int, dict[int, str]] = {}
-    for annotation_id, order, name in Attribution.objects.filter(
-        annotation_id__in=list(annotation_ids)
-    ).values_list("annotation_id", "order", "source__name"):
-        names.setdefault(annotation_id, {})[order] = name or ""
-    return names
+# ---------------------------------------------------------------------------
+# Admin edits of an annotation, and deletions
+# ---------------------------------------------------------------------------
 
 
-def with_source_names(values: dict, names: dict[int, str]) -> dict:
-    """``values`` with each attribution's ``source`` set to ``names[order]``; the
-    same object when nothing changes."""
-    attributions = values.get("attributions") or []
-    renamed = [
-        {**item, "source": names.get(order, item.get("source", ""))}
-        for order, item in enumerate(attributions)
+@transaction.atomic
+def store_admin_edit(*, annotation: Annotation, user) -> None:
+    """Save an annotation edited in the admin (comment, unsure, or a version
+    reverted from its history page) with its export cells, in one transaction.
+
+    A reverted version may name a source as it was called then: the snapshot
+    names the sources its attributions point to now. The export's cells follow
+    the edit; without them the export would shape the row on the fly until
+    ``refresh_export_cells`` runs."""
+    current = Attribution.objects.source_names_by_order([annotation.pk])
+    annotation.values = with_source_names(
+        annotation.values, current.get(annotation.pk, {})
+    )
+    annotation._history_user = user
+    annotation.save()
+    store_export_cells([annotation], project_renderer(annotation.article.project))
+
+
+@contextmanager
+def recounting_progress(project_ids: Iterable[int]) -> Iterator[None]:
+    """Run a deletion (or an admin's insert) of annotations, also by cascade from
+    articles and segments, and recount ``Membership.labelled_count`` of the
+    affected projects afterwards, all in one transaction. One UPDATE."""
+    project_ids = set(project_ids)
+    with transaction.atomic():
+        yield
+        Membership.objects.filter(project_id__in=project_ids).recount()
+
+
+# ---------------------------------------------------------------------------
+# Team work: assignment and adjudication
+# ---------------------------------------------------------------------------
+
+
+class AssignmentRefused(Exception):
+    """The assignment request is invalid; nothing was stored."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def assign_articles(
+    *,
+    project: Project,
+    articles: Sequence[Article],
+    annotators: Sequence,
+    overlap: int,
+    assigned_by,
+) -> list[Assignment]:
+    """Give each article ``overlap`` of ``annotators``, balanced; returns the new rows.
+
+    Existing assignments stay and count toward both the article's overlap and the
+    annotator's load; new ones go to the end of each annotator's queue in article
+    order (see ``assignment.plan_assignments``). By hand = overlap equal to the
+    number of annotators chosen. Cost: 4 queries whatever the sizes.
+    """
+    errors = [
+        f"{a.title!r} is not in {project.name}"
+        for a in articles
+        if a.project_id != project.pk
     ]
-    if renamed == attributions:
-        return values
-    return {**values, "attributions": renamed}
+    user_ids = [user.pk for user in annotators]
+    members = set(
+        Membership.objects.filter(project=project, user_id__in=user_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    errors += [
+        f"{u.username} is not a member of {project.name}"
+        for u in annotators
+        if u.pk not in members
+    ]
+    if not articles:
+        errors.append("choose at least one article")
+    if errors:
+        raise AssignmentRefused(errors)
+    try:
+        with transaction.atomic():
+            existing = Assignment.objects.select_for_update().filter(
+                article__project=project, annotator_id__in=user_ids
+            )
+            pairs = list(existing.values_list("article_id", "annotator_id"))
+            last = dict(
+                Assignment.objects.filter(annotator_id__in=user_ids)
+                .values("annotator_id")
+                .annotate(last=Max("position"))
+                .values_list("annotator_id", "last")
+            )
+            plan = plan_assignments(
+                articles=[a.pk for a in articles],
+                annotators=user_ids,
+                overlap=overlap,
+                existing=pairs,
+                last_positions=last,
+            )
+            return Assignment.objects.bulk_create(
+                Assignment(
+                    article_id=item.article,
+                    annotator_id=item.annotator,
+                    position=item.position,
+                    assigned_by=assigned_by,
+                )
+                for item in plan
+            )
+    except AssignmentError as error:
+        raise AssignmentRefused([str(error)]) from None
+    except IntegrityError:
+        raise AssignmentRefused(
+            ["someone else assigned the same articles at the same moment; try again"]
+        ) from None
+
+
+def adjudicate_segment(
+    *,
+    segment: Segment,
+    reviewer,
+    payload: AnnotationInput,
+    expected_revision: int | None,
+    index: SchemeIndex | None = None,
+) -> Annotation:
+    """Store the reviewer's gold for ``segment``, adjudicated from everyone's own.
+
+    The gold is a separate ``Annotation`` (``is_gold``) whose ``annotator`` is the
+    reviewer who saved it last, ``updated_at`` says when, ``adjudicated_from`` from
+    which annotations; its history keeps every earlier version. Raises
+    ``AnnotationRefused`` (bad input or role) or ``StaleRevision`` (another reviewer
+    saved first), storing nothing.
+    """
+    if not has_role(reviewer, segment.article.project, Role.REVIEWER):
+        raise AnnotationRefused(["adjudication needs the reviewer role"])
+    sources = list(Annotation.objects.own().filter(segment=segment))
+    return save_annotation(
+        segment=segment,
+        annotator=reviewer,
+        payload=payload,
+        expected_revision=expected_revision,
+        is_gold=True,
+        adjudicated_from=sources,
+        index=index,
+    )

@@ -1,12 +1,21 @@
-"""The work list table (django-tables2); every column reads annotated values."""
+"""The tables of the pages (django-tables2): the work list, the manager dashboard
+and the reviewers' article list.
+
+Every column reads values the page's queryset annotated or prefetched
+(``ArticleQuerySet.for_work_list``, ``MembershipQuerySet.with_progress``,
+``ArticleQuerySet.with_team_progress``); per-annotator progress and disagreements
+come from dicts computed once per page and handed to the table, never from a
+query per row.
+"""
 
 from __future__ import annotations
 
 import django_tables2 as tables
 from django.template.loader import render_to_string
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
-from .models import Article
+from .models import Article, Membership
 
 
 def _percent(done: int, total: int) -> int:
@@ -91,4 +100,118 @@ class WorkListTable(tables.Table):
             text, css = "Start", "button small"
         return format_html(
             '<a class="{}" href="{}">{}</a>', css, record.get_absolute_url(), text
+        )
+
+
+# ---------------------------------------------------------------------------
+# Team pages
+# ---------------------------------------------------------------------------
+
+
+def duration(ms: int) -> str:
+    minutes, seconds = divmod(round(ms / 1000), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def progress(done: int, total: int) -> str:
+    """A CSP-safe bar (<progress>, no inline style) with the numbers next to it."""
+    return format_html(
+        '<progress value="{}" max="{}"></progress> <span class="num">{}/{}</span>',
+        min(done, total),
+        max(total, 1),
+        done,
+        total,
+    )
+
+
+class AnnotatorProgressTable(tables.Table):
+    user = tables.Column(accessor="user__username", verbose_name="Annotator")
+    role = tables.Column()
+    assigned_articles = tables.Column(verbose_name="Articles assigned")
+    labelled = tables.Column(verbose_name="Segments labelled / assigned")
+    time_spent_ms = tables.Column(verbose_name="Time spent")
+    last_activity = tables.DateTimeColumn(verbose_name="Last activity", default="–")
+
+    class Meta:
+        model = Membership
+        fields = ()
+        sequence = (
+            "user",
+            "role",
+            "assigned_articles",
+            "labelled",
+            "time_spent_ms",
+            "last_activity",
+        )
+        attrs = {"class": "team-table", "id": "annotator-progress"}
+        orderable = False
+
+    def render_labelled(self, record: Membership) -> str:
+        return progress(record.labelled, record.assigned_segments)
+
+    def render_time_spent_ms(self, value: int) -> str:
+        return duration(value)
+
+
+class ArticleProgressTable(tables.Table):
+    title = tables.Column(verbose_name="Article", linkify=False)
+    annotatable_count = tables.Column(verbose_name="Segments")
+    assignments = tables.Column(
+        accessor="pk", verbose_name="Annotators (progress)", orderable=False
+    )
+    annotation_count = tables.Column(verbose_name="Annotations")
+    gold_count = tables.Column(verbose_name="Gold")
+    disagreements = tables.Column(
+        accessor="pk", verbose_name="Disagreements", orderable=False
+    )
+
+    class Meta:
+        model = Article
+        fields = ()
+        sequence = (
+            "title",
+            "annotatable_count",
+            "assignments",
+            "annotation_count",
+            "gold_count",
+            "disagreements",
+        )
+        attrs = {"class": "team-table", "id": "article-progress"}
+        orderable = False
+
+    def __init__(self, *args, done: dict, disagreements: dict, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.done = done
+        self.disagreement_counts = disagreements
+
+    def render_title(self, record: Article) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("annotations:review", args=[record.pk]),
+            record.title,
+        )
+
+    def render_assignments(self, record: Article) -> str:
+        rows = [
+            (
+                a.annotator.username,
+                progress(
+                    self.done.get((record.pk, a.annotator_id), 0),
+                    record.annotatable_count,
+                ),
+            )
+            for a in record.assignments.all()
+        ]
+        if not rows:
+            return "–"
+        return format_html(
+            '<ul class="assignees">{}</ul>',
+            format_html_join("", "<li><span>{}</span> {}</li>", rows),
+        )
+
+    def render_disagreements(self, record: Article) -> str:
+        n = self.disagreement_counts.get(record.pk, 0)
+        return format_html(
+            '<span class="{}">{}</span>', "disagree-count" if n else "", n
         )

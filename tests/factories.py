@@ -6,7 +6,6 @@ import factory
 from django.contrib.auth import get_user_model
 
 from annotations import services
-from annotations.default_scheme import SEED_STANCE_TARGETS
 from annotations.importing import draft_from_plain_text
 from annotations.models import (
     Annotation,
@@ -19,6 +18,7 @@ from annotations.models import (
     Source,
     StanceTarget,
 )
+from annotations.scheme_data import SEED_STANCE_TARGETS
 from annotations.services import AnnotationInput, StanceInput
 
 PASSWORD = "pw-for-tests-123"

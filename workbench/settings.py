@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "annotations",
+    "annotations.bench",  # the benchmark commands (no models)
 ]
 
 MIDDLEWARE = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, Max, OuterRef, Subquery, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,26 +16,25 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations.forms import AnnotationForm, format_spans, values_from_input
+from annotations.forms import AnnotationForm, format_spans
 from annotations.models import (
-    ANNOTATABLE_KINDS,
+    PER_SEGMENT_ROLES,
     Annotation,
     Article,
     DimensionRole,
-    Membership,
     Segment,
     Source,
 )
 from annotations.permissions import article_for, may_see_others
+from annotations.scheme import SchemeIndex
 from annotations.services import (
     MAX_SOURCE_CHARS,
     MAX_SOURCE_NAME_CHARS,
-    PER_SEGMENT_ROLES,
     AnnotationRefused,
-    SchemeIndex,
     StaleRevision,
     save_annotation,
 )
+from annotations.snapshot import values_from_input
 
 SUGGESTION_LIMIT = 15
 
@@ -50,12 +48,8 @@ class Mine:
     @classmethod
     def load(cls, *, article: Article, annotator) -> Mine:
         """One query: revision, unsure and the values snapshot of my annotations."""
-        rows = Annotation.objects.own().filter(article=article, annotator=annotator)
         return cls(
-            {
-                row["segment_id"]: row
-                for row in rows.values("segment_id", "revision", "unsure", "values")
-            }
+            Annotation.objects.snapshots_of(article=article, annotator=annotator)
         )
 
     def state(self, segment: Segment) -> str:
@@ -77,39 +71,11 @@ def annotate_url(article_id: int, position: int) -> str:
 
 def next_open_position(*, article: Article, annotator, after: int) -> int | None:
     """The next annotatable segment I have not labelled, wrapping round. One query."""
-    mine = Annotation.objects.own().filter(segment=OuterRef("pk"), annotator=annotator)
-    open_positions = list(
-        Segment.objects.filter(article=article, kind__in=ANNOTATABLE_KINDS)
-        .exclude(Exists(mine))
-        .order_by("position")
-        .values_list("position", flat=True)
+    open_positions = Segment.objects.open_positions(
+        article=article, annotator=annotator
     )
     later = [position for position in open_positions if position > after]
     return (later or open_positions or [None])[0]
-
-
-def project_progress(*, project, annotator) -> tuple[int, int]:
-    """(my labelled segments, annotatable segments) in the project. One query.
-
-    "Mine" is the ``Membership.labelled_count`` counter: a COUNT of my annotations
-    took 120-330 ms at 100,000 annotations, on every page and every save. Someone
-    without a membership (a superuser) gets the COUNT: one query more."""
-    counter = Membership.objects.filter(project=project, user=annotator).values(
-        "labelled_count"
-    )
-    row = Article.objects.filter(project=project).aggregate(
-        total=Sum("annotatable_count"),
-        # An aggregate over a constant subquery: the counter rides along.
-        done=Max(Subquery(counter)),
-    )
-    done = row["done"]
-    if done is None:
-        done = (
-            Annotation.objects.own()
-            .filter(article__project=project, annotator=annotator)
-            .count()
-        )
-    return done, row["total"] or 0
 
 
 def _label_rows(index: SchemeIndex, dimension, chosen: set[str], primary: str = ""):
@@ -234,9 +200,7 @@ def _context(
     next_open = next((p for p in still_open if p > position), None)
     if next_open is None:
         next_open = next((p for p in still_open if p != position), None)
-    project_done, project_total = project_progress(
-        project=article.project, annotator=request.user
-    )
+    project_done, project_total = article.project.labelled_progress(request.user)
     article_done = sum(1 for s in annotatable if s.pk in mine.by_segment)
     return {
         "article": article,
@@ -378,9 +342,7 @@ def _saved(request, article, segment, annotation) -> HttpResponse:
         next_url = annotate_url(article.pk, segment.position)
     if not _wants_json(request):
         return redirect(next_url, permanent=False)
-    project_done, project_total = project_progress(
-        project=article.project, annotator=request.user
-    )
+    project_done, project_total = article.project.labelled_progress(request.user)
     article_done = (
         Annotation.objects.own().filter(article=article, annotator=request.user).count()
     )

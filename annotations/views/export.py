@@ -9,100 +9,17 @@ asked for by an annotator answers 403; non-members get 404 (permissions.py).
 
 from __future__ import annotations
 
-from django import forms
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from annotations import exporting
+from annotations.export import codebook as codebook_writers
+from annotations.export import queries, writers
+from annotations.export.queries import ExportOptions
+from annotations.forms import ExportForm
 from annotations.models import Article, Membership, Project
 from annotations.permissions import may_see_others, project_for
-
-MODE_CHOICES = [
-    ("annotations", "Annotations: one row per segment and annotator"),
-    ("segments", "Segments: one row per segment, gold or majority label"),
-]
-FORMAT_CHOICES = [
-    ("csv", "CSV for spreadsheets (UTF-8 with BOM, formulas neutralised)"),
-    ("csv-raw", "CSV, raw values (for scripts and pandas)"),
-    ("jsonl", "JSONL (one JSON object per line, raw values)"),
-]
-
-
-class ExportForm(forms.Form):
-    # Radio buttons, not selects: every choice and what it means is visible at once.
-    mode = forms.ChoiceField(
-        choices=MODE_CHOICES, initial="annotations", widget=forms.RadioSelect
-    )
-    format = forms.ChoiceField(
-        choices=FORMAT_CHOICES, initial="csv", widget=forms.RadioSelect
-    )
-    annotators = forms.MultipleChoiceField(
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: everyone.",
-    )
-    outlet = forms.ChoiceField(required=False)
-    title = forms.CharField(required=False, max_length=200, label="Title contains")
-    published_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    published_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    include_unlabelled = forms.BooleanField(
-        required=False,
-        label_suffix="",
-        label="Include unlabelled segments (boilerplate too: the "
-        "article text can be rebuilt from the rows)",
-    )
-    pseudonymise = forms.BooleanField(
-        required=False,
-        label_suffix="",
-        label="Pseudonymise annotators (stable ann_… names)",
-    )
-
-    def __init__(
-        self,
-        *args,
-        project: Project,
-        members: list[tuple[str, int]],
-        outlets: list[str],
-        **kwargs,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.project = project
-        self.members = members
-        self.fields["annotators"].choices = [
-            (name, f"{name} · {count:,} annotation{'' if count == 1 else 's'}")
-            for name, count in members
-        ]
-        self.fields["outlet"].choices = [("", "All outlets")] + [
-            (outlet, outlet) for outlet in outlets
-        ]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        start, end = data.get("published_from"), data.get("published_to")
-        if start and end and start > end:
-            raise forms.ValidationError("“Published from” is after “published to”.")
-        return data
-
-    def articles(self):
-        """The articles chosen by the filters; None when no filter is set (all)."""
-        data = self.cleaned_data
-        filters = {}
-        if data.get("outlet"):
-            filters["outlet"] = data["outlet"]
-        if data.get("title"):
-            filters["title__icontains"] = data["title"]
-        if data.get("published_from"):
-            filters["published__gte"] = data["published_from"]
-        if data.get("published_to"):
-            filters["published__lte"] = data["published_to"]
-        return (
-            Article.objects.filter(project=self.project, **filters) if filters else None
-        )
 
 
 def _form(request: HttpRequest, project: Project, data=None) -> ExportForm:
@@ -123,9 +40,7 @@ def _form(request: HttpRequest, project: Project, data=None) -> ExportForm:
     return ExportForm(data, project=project, members=members, outlets=outlets)
 
 
-def _options(
-    request: HttpRequest, form: ExportForm, role: str
-) -> exporting.ExportOptions:
+def _options(request: HttpRequest, form: ExportForm, role: str) -> ExportOptions:
     data = form.cleaned_data
     annotators = data["annotators"] or None
     if not may_see_others(role):
@@ -134,7 +49,7 @@ def _options(
         if data["mode"] != "annotations" or (annotators and annotators != [own]):
             raise PermissionDenied("Annotators can export only their own annotations.")
         annotators = [own]
-    return exporting.ExportOptions(
+    return ExportOptions(
         mode=data["mode"],
         articles=form.articles(),
         annotators=annotators,
@@ -160,11 +75,7 @@ def _page_context(
 ) -> dict:
     sees_others = may_see_others(role)
     own = next(
-        (
-            count
-            for name, count in form.members
-            if name == request.user.get_username()
-        ),
+        (count for name, count in form.members if name == request.user.get_username()),
         0,
     )
     return {
@@ -172,7 +83,7 @@ def _page_context(
         "role": role,
         "form": form,
         "sees_others": sees_others,
-        "scope": exporting.export_scope(project),
+        "scope": queries.export_scope(project),
         "own_annotations": own,
     }
 
@@ -193,9 +104,7 @@ def export_download(request: HttpRequest, slug: str) -> HttpResponse:
     options = _options(request, form, role)
     choice = form.cleaned_data["format"]
     fmt = "jsonl" if choice == "jsonl" else "csv"
-    return exporting.export_response(
-        project, options, fmt=fmt, spreadsheet=choice == "csv"
-    )
+    return export_response(project, options, fmt=fmt, spreadsheet=choice == "csv")
 
 
 def export_codebook(request: HttpRequest, slug: str) -> HttpResponse:
@@ -205,6 +114,50 @@ def export_codebook(request: HttpRequest, slug: str) -> HttpResponse:
         return _invalid_form(request, project, role, form)
     options = _options(request, form, role)
     fmt = "json" if request.GET.get("codebook") == "json" else "md"
-    return exporting.codebook_response(
+    return codebook_response(
         project, options, fmt=fmt, with_agreement=may_see_others(role)
     )
+
+
+# ---------------------------------------------------------------------------
+# The streamed responses (the page and the admin action share them)
+# ---------------------------------------------------------------------------
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson; charset=utf-8",
+}
+
+
+def export_response(
+    project: Project, options: ExportOptions, *, fmt: str, spreadsheet: bool = True
+) -> StreamingHttpResponse:
+    """A download that starts at once: chunks are produced while the client reads."""
+    chunks = queries.export_chunks(project, options, fmt=fmt, spreadsheet=spreadsheet)
+    response = StreamingHttpResponse(chunks, content_type=CONTENT_TYPES[fmt])
+    name = writers.file_name(project.slug, options.mode, fmt, timezone.localdate())
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Labelled data is private to the project: no shared caches.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def codebook_response(
+    project: Project, options: ExportOptions, *, fmt: str = "md", with_agreement: bool
+) -> HttpResponse:
+    data = queries.codebook(project, options, with_agreement=with_agreement)
+    day = timezone.localdate().isoformat()
+    if fmt == "json":
+        response = HttpResponse(
+            codebook_writers.codebook_json(data),
+            content_type="application/json; charset=utf-8",
+        )
+    else:
+        response = HttpResponse(
+            codebook_writers.codebook_markdown(data),
+            content_type="text/markdown; charset=utf-8",
+        )
+    name = f"{project.slug}_codebook_{day}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

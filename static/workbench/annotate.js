@@ -590,7 +590,6 @@
     state.attrIndex = 0;
     state.lastTick = performance.now();
     clearTimeout(state.retryTimer);
-    showErrorsIfServer();
     if (restoreDraft()) {
       state.dirty = true;
       setStatus("dirty", "Unsaved draft restored from this browser (not in the database yet)");
@@ -602,8 +601,6 @@
     if (segment) segment.scrollIntoView({ block: "nearest" });
     if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
   }
-
-  function showErrorsIfServer() { /* server-rendered errors stay as they are */ }
 
   document.addEventListener("keydown", onKeydown);
   document.addEventListener("change", (event) => {

@@ -9,7 +9,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations import export, exporting
+from annotations.export import codebook as codebook_writers
+from annotations.export import queries
+from annotations.export.columns import FORMATS, MODES
+from annotations.export.writers import ExportStats
 from annotations.models import Project
 
 
@@ -22,9 +25,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument(
-            "--format", choices=export.FORMATS, required=True, dest="fmt"
-        )
+        parser.add_argument("--format", choices=FORMATS, required=True, dest="fmt")
         parser.add_argument(
             "--output", required=True, help="file to write, - for stdout"
         )
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--mode",
-            choices=export.MODES,
+            choices=MODES,
             default="annotations",
             help="annotations: one row per annotation (default); "
             "segments: one row per segment, gold or majority label",
@@ -80,14 +81,14 @@ class Command(BaseCommand):
         usernames = self._annotators(target, annotators)
         if raw and fmt != "csv":
             raise CommandError("--raw applies to CSV only; JSONL is always raw")
-        choice = exporting.ExportOptions(
+        choice = queries.ExportOptions(
             mode=mode,
             annotators=usernames,
             include_unlabelled=include_unlabelled,
             pseudonymise=pseudonymise,
         )
-        stats = export.ExportStats()
-        chunks = exporting.export_chunks(
+        stats = ExportStats()
+        chunks = queries.export_chunks(
             target, choice, fmt=fmt, spreadsheet=not raw, stats=stats
         )
         started = time.perf_counter()
@@ -96,11 +97,11 @@ class Command(BaseCommand):
         if codebook:
             # A pass of its own: the export above joins pre-rendered text and
             # does not look at labels one by one.
-            data = exporting.codebook(target, choice)
+            data = queries.codebook(target, choice)
             text = (
-                export.codebook_json(data)
+                codebook_writers.codebook_json(data)
                 if codebook.endswith(".json")
-                else export.codebook_markdown(data)
+                else codebook_writers.codebook_markdown(data)
             )
             self._write_file(Path(codebook), [text])
         summary = (

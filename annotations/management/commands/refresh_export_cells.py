@@ -12,7 +12,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from annotations import exporting
+from annotations.export import cells
 from annotations.management.projects import add_project_option, chosen_projects
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, project: list[str], **options) -> None:
         for each in chosen_projects(project):
             started = time.perf_counter()
-            rendered = exporting.refresh_export_cells(each)
+            rendered = cells.refresh_export_cells(each)
             seconds = time.perf_counter() - started
             self.stdout.write(
                 f"{each.slug}: rendered {rendered} export cells in {seconds:.1f} s"
