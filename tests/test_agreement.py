@@ -47,8 +47,11 @@ from annotations.agreement import (
 
 AnnotationTask = nltk_agreement.AnnotationTask
 
+# Examples per test are a multiple of the Hypothesis profile's budget
+# (tests/conftest.py: 100 in the derandomized "ci" profile, 1000 under `make fuzz`).
+BUDGET = settings.default.max_examples
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=3 * BUDGET // 2,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

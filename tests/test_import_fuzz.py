@@ -24,6 +24,9 @@ from annotations import services
 from annotations.importing import ImportRefused, parse_file
 from annotations.models import Article, Segment
 
+# Examples per test are a multiple of the Hypothesis profile's budget
+# (tests/conftest.py: 100 in the derandomized "ci" profile, 1000 under `make fuzz`).
+BUDGET = settings.default.max_examples
 MAX_BYTES = 5 * 1024 * 1024
 MAX_CHARS = 2_000_000
 EXAMPLES: Counter[str] = Counter()
@@ -142,7 +145,7 @@ def import_or_refuse(project, data: bytes, name: str) -> None:
 # --- parser only (no database): many examples --------------------------------
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=NO_DB_HEALTH)
+@settings(max_examples=4 * BUDGET, deadline=None, suppress_health_check=NO_DB_HEALTH)
 @given(
     data=st.binary(max_size=2000),
     suffix=st.sampled_from([".txt", ".md", ".jsonl", ".csv"]),
@@ -154,7 +157,7 @@ def test_random_bytes_are_parsed_exactly_or_refused(data, suffix):
     parse_or_refuse(data, f"random{suffix}")
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=NO_DB_HEALTH)
+@settings(max_examples=4 * BUDGET, deadline=None, suppress_health_check=NO_DB_HEALTH)
 @given(text=ARTICLE_TEXT, ending=LINE_ENDINGS, bom=st.booleans())
 @example(text="Titel\r\n\r\nSatz eins.\rSatz zwei.\nSatz drei.", ending="\n", bom=True)
 @example(text=f"{RTL}\n\n{RTL}. {EMOJI}.", ending="\n", bom=False)
@@ -195,7 +198,7 @@ PRINTABLE_TEXT = (
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=NO_DB_HEALTH)
+@settings(max_examples=3 * BUDGET, deadline=None, suppress_health_check=NO_DB_HEALTH)
 @given(text=PRINTABLE_TEXT, ending=LINE_ENDINGS)
 @example(text=f"{RTL}\n\n{EMOJI} sagt: „Ja.“ \u202eDas ist umgedreht.", ending="\r\n")
 @example(text="\ufeff\ufeff\ufeffTitel\n\nEin\ufeffSatz.", ending="\n")
@@ -208,7 +211,7 @@ def test_printable_text_of_any_script_is_imported_exactly(text, ending):
     check_draft_offsets(drafts[0])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=NO_DB_HEALTH)
+@settings(max_examples=3 * BUDGET, deadline=None, suppress_health_check=NO_DB_HEALTH)
 @given(
     rows=st.lists(
         st.fixed_dictionaries(
@@ -239,7 +242,7 @@ def test_hostile_jsonl_rows_are_parsed_exactly_or_refused(rows, ascii_escapes):
     parse_or_refuse(data, "rows.jsonl")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=NO_DB_HEALTH)
+@settings(max_examples=3 * BUDGET, deadline=None, suppress_health_check=NO_DB_HEALTH)
 @given(
     cells=st.lists(st.tuples(ARTICLE_TEXT, ARTICLE_TEXT), min_size=1, max_size=4),
     ending=LINE_ENDINGS,
@@ -280,7 +283,7 @@ def test_one_megabyte_lines_are_parsed_exactly(line):
 # --- through the service and the database: fewer examples ----------------------
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=DB_HEALTH)
+@settings(max_examples=6 * BUDGET // 5, deadline=None, suppress_health_check=DB_HEALTH)
 @given(
     text=ARTICLE_TEXT,
     ending=LINE_ENDINGS,
@@ -293,7 +296,7 @@ def test_service_imports_hostile_text_whole_or_not_at_all(project, text, ending,
     import_or_refuse(project, data, "hostile.txt")
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=DB_HEALTH)
+@settings(max_examples=4 * BUDGET // 5, deadline=None, suppress_health_check=DB_HEALTH)
 @given(
     good=st.lists(
         st.sampled_from(

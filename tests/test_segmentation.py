@@ -29,6 +29,9 @@ HARD_CASES = json.loads(
     (Path(__file__).parent / "data" / "hard_cases.json").read_text(encoding="utf-8")
 )
 SEEDS = REPO / "seeds"
+# Examples per test are a multiple of the Hypothesis profile's budget
+# (tests/conftest.py: 100 in the derandomized "ci" profile, 1000 under `make fuzz`).
+BUDGET = settings.default.max_examples
 
 
 def _read_seed(name: str) -> str:
@@ -456,21 +459,23 @@ _TRICKY = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=3 * BUDGET, deadline=None)
 @given(st.text())
 def test_any_text_keeps_the_invariants(text: str) -> None:
     _assert_invariants(text, segment_article(text))
     _assert_span_invariants(text, split_sentences(text))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=4 * BUDGET, deadline=None)
 @given(st.lists(_TRICKY, max_size=60).map("".join))
 def test_tricky_token_soup_keeps_the_invariants(text: str) -> None:
     _assert_invariants(text, segment_article(text))
     _assert_span_invariants(text, split_sentences(text))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=BUDGET, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     st.text(
         alphabet=st.characters(exclude_categories=()),
