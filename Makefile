@@ -7,7 +7,7 @@ WORKBENCH_DEMO_PASSWORD ?= workbench-demo
 export WORKBENCH_DEMO_PASSWORD
 LOCAL_ENV := DEBUG=1 PORT=$(PORT)
 
-.PHONY: install run test lint browser bench loadtest clean
+.PHONY: install run test fuzz lint browser bench loadtest clean
 
 # Idempotent: the venv is made once with a Python >= 3.12 found on PATH, and the
 # project is reinstalled only when pyproject.toml changed.
@@ -47,6 +47,12 @@ lint: install
 test: install browser lint
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=1 $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The Hypothesis tests (pytest marks them "hypothesis") with the "fuzz" profile of
+# tests/conftest.py: random examples, 10x the derandomized budget of `make test`.
+# Pin a failure it finds with @example(...). E.g. PYTEST_ARGS="tests/test_import_fuzz.py".
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz DEBUG=1 $(VENV)/bin/pytest -m hypothesis $(PYTEST_ARGS)
 
 # Production settings (DEBUG off, collected static files) on the configured database;
 # BENCH_ARGS e.g. "--articles 200 --json artifacts/bench.json". See docs/performance.md.

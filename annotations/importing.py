@@ -15,6 +15,15 @@ Formats
 For JSONL and CSV rows the stored article text is ``title``, a blank line, and
 ``text`` (unless ``text`` already starts with the title), so the title is a
 segment like in a plain-text file and every offset points into one string.
+
+U+FEFF: at the start of a file it is a byte-order mark and is removed (a run of
+them too: some tools add one on every save). Anywhere else, inside a line or a
+JSONL/CSV field, it is a zero-width no-break space and is kept where it stands,
+like any other character, so ``Article.text`` is the file as imported: decoded,
+BOM removed, line endings normalised, nothing else. It is not visible content,
+though: a title or text made only of whitespace and U+FEFF is empty and refused,
+and the one-line fields (title, byline, outlet, url) are trimmed of it like of
+spaces, so an article never starts with an invisible character.
 """
 
 from __future__ import annotations
@@ -47,6 +56,9 @@ _BINARY_MAGIC = (
     b"\x7fELF",
 )
 _FIELD_LIMITS = {"title": 500, "byline": 300, "outlet": 200, "url": 1000}
+_BOM = "\ufeff"
+# Whitespace and U+FEFF at either end of a one-line field.
+_BLANK_EDGES = re.compile(r"^[\s\ufeff]+|[\s\ufeff]+\Z")
 
 
 class ImportRefused(Exception):
@@ -77,7 +89,7 @@ def content_hash(text: str) -> str:
 
 
 def decode_bytes(data: bytes, *, name: str) -> str:
-    """Decode UTF-8 (a BOM is allowed) or refuse; normalise line endings.
+    """Decode UTF-8 or refuse; remove the BOM(s) at the start, normalise line endings.
 
     Latin-1 is not guessed: every byte string is valid Latin-1, so guessing would
     turn a binary or mis-encoded file into garbage without a word. The user is told
@@ -94,19 +106,35 @@ def decode_bytes(data: bytes, *, name: str) -> str:
             "file or a UTF-16 file; save it as UTF-8 text"
         )
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ImportRefused(
             f"{name}: not valid UTF-8 (byte 0x{data[error.start]:02x} at offset "
             f"{error.start}); save the file as UTF-8 (e.g. from Latin-1 with "
             "'iconv -f latin1 -t utf-8')"
         ) from None
-    return normalise_text(text)
+    return normalise_text(text.lstrip(_BOM))
+
+
+def _is_blank(text: str) -> bool:
+    """Nothing visible: only whitespace and U+FEFF (which ``str.strip`` keeps)."""
+    return not _trim(text)
+
+
+def _trim(value: str) -> str:
+    """A one-line field without whitespace and U+FEFF at its ends."""
+    return _BLANK_EDGES.sub("", value)
+
+
+def _unify_line_endings(value: str) -> str:
+    """CR LF and lone CR to LF, as ``normalise_text`` does for a whole file; a
+    U+FEFF at the start of a field is content, not a BOM, and stays."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def check_text(text: str, *, name: str, max_chars: int) -> None:
     """Refuse text that is empty, too long, or has control characters."""
-    if not text.strip():
+    if _is_blank(text):
         raise ImportRefused(f"{name}: the text is empty or only whitespace")
     if len(text) > max_chars:
         raise ImportRefused(
@@ -133,7 +161,13 @@ def draft_from_plain_text(
     if title_segment is None:
         raise ImportRefused(f"{source_file}: no title line found")
     byline_segment = next((s for s in segments if s.kind == "byline"), None)
-    title = title_segment.text.lstrip("#").strip() or title_segment.text
+    title_line = _trim(title_segment.text)
+    if not title_line:
+        raise ImportRefused(
+            f"{source_file}: the title line (the first non-empty line) has no "
+            "visible text, only U+FEFF characters (byte-order marks)"
+        )
+    title = _trim(title_line.lstrip("#")) or title_line
     byline = ""
     if byline_segment is not None:
         match = _BYLINE.match(byline_segment.text)
@@ -159,10 +193,10 @@ def draft_from_row(
             value = ""
         if not isinstance(value, str):
             raise ImportRefused(f"{where}: field {name!r} must be text, got {value!r}")
-        values[name] = normalise_text(value)
-    if not values["text"].strip():
+        values[name] = _unify_line_endings(value)
+    if _is_blank(values["text"]):
         raise ImportRefused(f"{where}: the row has no text")
-    title = values["title"].strip()
+    title = _trim(values["title"])
     if not title:
         raise ImportRefused(f"{where}: the row has no title")
     if "\n" in title:
@@ -173,15 +207,15 @@ def draft_from_row(
     body = values["text"]
     text = body if body.lstrip().startswith(title) else f"{title}\n\n{body}"
     published = _parse_date(values["published"], where=where)
-    url = values["url"].strip()
+    url = _trim(values["url"])
     if url and not re.match(r"^https?://\S+$", url):
         raise ImportRefused(f"{where}: url must start with http:// or https://")
     return ArticleDraft(
         title=title,
         text=text,
         segments=segment_article(text, language=language),
-        byline=values["byline"].strip(),
-        outlet=values["outlet"].strip(),
+        byline=_trim(values["byline"]),
+        outlet=_trim(values["outlet"]),
         url=url,
         published=published,
         source_file=source_file,
@@ -204,7 +238,7 @@ def parse_file(
             f"{name}: the file has {len(data):,} bytes; the limit is {max_bytes:,}"
         )
     text = decode_bytes(data, name=name)
-    if not text.strip():
+    if _is_blank(text):
         raise ImportRefused(f"{name}: the file is empty or only whitespace")
     if suffix in (".txt", ".md"):
         check_text(text, name=name, max_chars=max_chars)

@@ -8,9 +8,10 @@ always be traced back to the exact characters of the stored article.
 Sentence boundaries come from sentencex (Wikimedia, MIT; a compiled Rust
 library, ~500,000 sentences/s here), which was measured against pysbd, syntok
 and two Punkt variants on the project's 60 hard cases (see
-``docs/segmenter-choice.md``). sentencex gets 48 of the 60 right on its own;
-the repair layer below fixes the rest. Each repair is a named function whose
-comment says which failure of the base segmenter it repairs.
+``docs/segmenter-choice.md``). sentencex gets 48 of the 60 right on its own
+(74 of the 103 hard cases there are now); the repair layer below fixes the
+rest. Each repair is a named function whose comment says which failure of the
+base segmenter it repairs.
 
 Internally a sentence split is a set of *cuts*: the offsets where a new
 sentence starts. Segments are the stretches between consecutive cuts with
@@ -97,12 +98,19 @@ class LanguageRules:
     # Abbreviations only when a number follows ("Art. 5", "S. 12"); otherwise
     # the same letters are a word ("eine neue Art. Die ...").
     number_abbreviations: frozenset[str]
+    # Endings that make a compound such an abbreviation ("Hauptstr. 5").
+    number_abbreviation_endings: tuple[str, ...]
     # Closed-class words (articles, pronouns, conjunctions, adverbs,
     # prepositions) that typically start a sentence. After an ambiguous period
     # (ordinal number, initial, ending abbreviation) the next word decides:
     # "Platz 3. Der Trainer" splits, "im 20. Jahrhundert" does not.
     # Empty: the language is unknown, so the base segmenter decides.
     sentence_starters: frozenset[str]
+    # Words that are never abbreviations (pronouns, "nicht"): a period after
+    # them ends the sentence before any capitalised word or number. The base
+    # segmenter's lists hold some of them ("mich" is Michigan in sentencex's
+    # English list, which its German rules also consult).
+    never_abbreviations: frozenset[str]
     # German-style ordinals written with a period ("am 10. Mai").
     ordinal_dot: bool
     # Words before a number that make it an ordinal ("am", "im", "der").
@@ -130,9 +138,9 @@ _GERMAN = LanguageRules(
     base_language="de",
     abbreviations=_words(
         "z.B z.b Z.B z.T z.Zt d.h D.h u.a U.a u.U v.a i.d.R s.o s.u o.g m.E "
-        "bzw Bzw ca Ca Dr Prof St vgl Vgl hrsg Hrsg ggf Ggf evtl Evtl inkl Inkl "
+        "bzw Bzw ca Ca rd Dr Prof St vgl Vgl hrsg Hrsg ggf Ggf evtl Evtl inkl Inkl "
         "exkl mind sog ebd gem lt vs zzgl abzgl insb bspw bzgl dt frz ital russ "
-        "allg kath ev ehem geb gest stv stellv Präs Hr Hrn Fr Frl Dipl Ing med "
+        "allg kath ev ehem geb gegr gest stv stellv Präs Hr Hrn Fr Frl Dipl Ing med "
         "phil jur rer nat Univ a.D i.R Gebr Mr Mrs Ms Jr Sr Dir Kfm Stv"
     ),
     ending_abbreviations=_words(
@@ -142,8 +150,10 @@ _GERMAN = LanguageRules(
     ),
     number_abbreviations=_words(
         "Art Abs Nr No Tab Abb Kap Bd S Ziff Tel Str Pkt Rn Rz Bl Fn Anm Jg Hausnr "
-        "max min Abschn Anl Jahrg Ausg Rdnr Pos Abt Kl Gr Zi Bsp Fig Vers Tz"
+        "max min Abschn Anl Jahrg Ausg Rdnr Pos Abt Kl Gr Zi Bsp Fig Vers Tz "
+        "Nrn Az Sp Vol Drucks Anh Mo Di Mi Do Sa So"
     ),
+    number_abbreviation_endings=("str",),
     sentence_starters=_words(
         "Der Die Das Den Dem Des Ein Eine Einen Einem Einer Eines Kein Keine "
         "Keinen Keinem Keiner Er Sie Es Wir Ich Du Ihr Ihre Ihren Ihrem Man Sein "
@@ -163,6 +173,9 @@ _GERMAN = LanguageRules(
         "Gleichzeitig Zugleich Insgesamt Insbesondere Besonders Vor Nach In Im "
         "Am An Auf Aus Bei Beim Mit Von Vom Zu Zum Zur Für Gegen Ohne Um Über "
         "Unter Laut Trotz Wegen Neben Hinter Zwischen Angesichts Dass"
+    ),
+    never_abbreviations=_words(
+        "mich dich sich ihn ihm ihr uns euch mir dir ihnen Ihnen es nicht"
     ),
     ordinal_dot=True,
     ordinal_determiners=_words(
@@ -208,6 +221,7 @@ _ENGLISH = LanguageRules(
         "Sept Oct Nov Dec"
     ),
     number_abbreviations=_words("No Nos p pp Fig Vol Ch Sec Art"),
+    number_abbreviation_endings=(),
     sentence_starters=_words(
         "The A An He She It We They I You This That These Those There Here But "
         "And Or So Yet If When While After Before As Since Although Because In "
@@ -215,6 +229,7 @@ _ENGLISH = LanguageRules(
         "Her Its Their Our My No Not Then Now Today Yesterday Meanwhile However "
         "Still Also Some Many Most All Both Each Every"
     ),
+    never_abbreviations=frozenset(),
     ordinal_dot=False,
     ordinal_determiners=frozenset(),
     months=_words(
@@ -242,7 +257,9 @@ _GENERIC = LanguageRules(
     abbreviations=_words("Dr Prof St Mr Mrs z.B e.g i.e vs ca"),
     ending_abbreviations=_words("etc"),
     number_abbreviations=_words("No Nr Art"),
+    number_abbreviation_endings=(),
     sentence_starters=frozenset(),
+    never_abbreviations=frozenset(),
     ordinal_dot=False,
     ordinal_determiners=frozenset(),
     months=frozenset(),
@@ -527,6 +544,8 @@ def _sentence_cuts(text: str, start: int, end: int, rules: LanguageRules) -> set
         cuts |= _split_after_ellipsis(text, start, end)
     if ")" in chunk or "]" in chunk:
         cuts |= _split_after_parenthesised_sentence(text, start, end)
+    if rules.sentence_starters and ("!" in chunk or "?" in chunk):
+        cuts |= _split_before_number_after_exclamation(text, start, end)
     _repair_period_cuts(text, start, end, rules, cuts)
     return {
         cut
@@ -614,6 +633,19 @@ def _split_after_parenthesised_sentence(text: str, start: int, end: int) -> set[
     return {match.end() for match in _PARENTHESIS_BREAK.finditer(text, start, end)}
 
 
+_EXCLAMATION_BEFORE_NUMBER = re.compile(r"[!?][\"“”»«’')\]]*\s+(?=[„“\"»«‚‘(\[]*\d)")
+
+
+def _split_before_number_after_exclamation(text: str, start: int, end: int) -> set[int]:
+    """Repairs: sentencex never starts a sentence with a digit, not even after
+    "!" or "?": "mehr Zuzug brauchen! 170 000 Senioren suchen" and "ein
+    echter Return? 60 Millionen Menschen" stayed one sentence. (After a
+    period the word before decides; see :func:`_period_ends_sentence`.)"""
+    return {
+        match.end() for match in _EXCLAMATION_BEFORE_NUMBER.finditer(text, start, end)
+    }
+
+
 _PERIOD_CANDIDATE = re.compile(
     r"(?<![.\s])\.(?!\.)[\"“”»«’')\]]*\s+(?=[„“\"»«‚‘(\[]*\w)"
 )
@@ -622,7 +654,6 @@ _PERIOD_CANDIDATE = re.compile(
 _TOKEN_BEFORE = re.compile(r"((?:\b[^\W\d_]{1,3}\.\s?)*)([^\W_]+)$")
 _WORD_AT = re.compile(r"[„“\"»«‚‘(\[]*(\w[^\W_]*)")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)$")
-_YEAR = re.compile(r"1[5-9]\d\d|20\d\d")
 _ROMAN = re.compile(r"[IVXLC]{2,6}")
 # Long enough for any table entry plus its dotted parts ("J. R. R", "v. Chr");
 # a longer word is cut to a suffix that matches nothing, which is harmless.
@@ -675,15 +706,12 @@ def _period_ends_sentence(
         )
         if known or is_initial or is_number:
             return False
-        # Repairs: sentencex never starts a sentence with a digit, but news
-        # does with years: "Er wurde 2019 gewählt. 2021 trat er zurück."
-        if (
-            rules.sentence_starters
-            and not dotted
-            and len(word) >= 3
-            and word.isalpha()
-            and _YEAR.fullmatch(following)
-        ):
+        # Repairs: sentencex never starts a sentence with a digit, but news often
+        # does: "nahm 300 Personen fest. 17 Menschen wurden verletzt", "Er kam um
+        # 10 Uhr. 10 Minuten später ging er.", "gewählt. 2021 trat er zurück".
+        # After a word that no table knows and that does not look like an
+        # abbreviation either, the number starts a sentence.
+        if rules.sentence_starters and not dotted and _looks_like_a_word(word, rules):
             return True
         return None
     if key in rules.abbreviations:
@@ -705,7 +733,48 @@ def _period_ends_sentence(
             return True
         if _is_ordinal_context(text, start, token.start(2), rules):
             return False
-    return None
+        return None
+    if dotted or not following[0].isupper():
+        return None
+    return _word_ends_sentence(word, following, starter, rules)
+
+
+def _word_ends_sentence(
+    word: str, following: str, starter: bool | None, rules: LanguageRules
+) -> bool | None:
+    """Repairs: a period after a word that our tables do not know as an
+    abbreviation, before a capitalised word. sentencex consults its own lists
+    (German plus English), so it took "überrascht mich. Dann" ("mich":
+    Michigan) and "sprach mit der FR. Die" ("fr") for abbreviations.
+
+    * A word that is never an abbreviation ("mich", "uns", "nicht") ends the
+      sentence before any capitalised word.
+    * An acronym in capitals ("FR", "SPD", "EU") ends it before a capitalised
+      word that is not itself in capitals ("DR. MÜLLER" in an all-caps line
+      stays whole); German writes acronyms without a period.
+    * Any other word ends it before a sentence starter ("Die", "Dann").
+    """
+    if word in rules.never_abbreviations:
+        return True
+    if len(word) >= 2 and word.isupper():
+        return True if not following.isupper() else None
+    return True if starter else None
+
+
+_VOWELS = frozenset("aeiouyäöüàáâãåæèéêëìíîïòóôõøùúûýAEIOUYÄÖÜ")
+
+
+def _looks_like_a_word(word: str, rules: LanguageRules) -> bool:
+    """Could ``word`` end a sentence, although it is followed by a number?
+
+    Not a lone letter ("s. 5", "v. 12.3."), not a compound with an
+    abbreviation ending ("Hauptstr. 12"), and not without a vowel: "Drs.
+    19/83", "Stk. 3", "BGBl. 2019" are abbreviations the tables miss, while an
+    acronym in capitals ("SPD. 17 Abgeordnete") is a word.
+    """
+    if len(word) < 2 or word.endswith(rules.number_abbreviation_endings):
+        return False
+    return word.isupper() or not _VOWELS.isdisjoint(word)
 
 
 def _abbreviation_key(dotted: str, word: str, rules: LanguageRules) -> str:

@@ -1,10 +1,47 @@
+import os
+
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests import factories
 from tests.browser import (  # noqa: F401  (shared Playwright fixtures)
     browser_page,
     live_server_pg_cleanup,
 )
+
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (loaded here, before any test
+# module builds its @settings, which inherit from the loaded profile).
+# - "ci" (the default; `make test`, CI): derandomized, so every run tries the same
+#   examples and a test cannot fail at random; no example database, so a failure
+#   saved on one machine is not replayed on another. Pin what fuzzing finds with
+#   @example(...).
+# - "fuzz" (`make fuzz`): random exploration with 10x the examples; failures are
+#   kept in .hypothesis/ and replayed first on the next fuzz run.
+# A test that sets max_examples scales it from the profile's (BUDGET in the test
+# modules), so the fuzz profile runs every test longer. No deadline and no
+# too_slow health check: timing on a shared machine is noise, not a finding
+# (speed is measured by `manage.py bench`).
+hypothesis_settings.register_profile(
+    "ci",
+    parent=hypothesis_settings.get_profile("default"),
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "fuzz",
+    parent=hypothesis_settings.get_profile("default"),
+    max_examples=1000,
+    derandomize=False,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 
 @pytest.fixture(autouse=True)

@@ -48,8 +48,11 @@ from annotations.agreement import (
 
 AnnotationTask = nltk_agreement.AnnotationTask
 
+# Examples per test are a multiple of the Hypothesis profile's budget
+# (tests/conftest.py: 100 in the derandomized "ci" profile, 1000 under `make fuzz`).
+BUDGET = settings.default.max_examples
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=3 * BUDGET // 2,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -340,12 +343,15 @@ def test_cohen_wikipedia_rounded_values() -> None:
 
 
 def test_masi_published_value() -> None:
-    # NLTK's documented example (with the 0.67/0.33 weights): 1 - 0.5 * 0.67.
-    assert masi_distance({1, 2}, {1, 2, 3, 4}) == pytest.approx(0.665)
+    # NLTK's documented example, by hand from Passonneau's definition:
+    # jaccard = 2/4, subset weight m = 2/3, so 1 - 1/2 * 2/3 = 2/3.
+    assert masi_distance({1, 2}, {1, 2, 3, 4}) == pytest.approx(2 / 3, abs=1e-15)
     assert masi_distance(frozenset("ab"), frozenset("ab")) == 0.0
     assert masi_distance(frozenset("ab"), frozenset("cd")) == 1.0
-    # overlap without subset: 1 - (1/3) * 0.33
-    assert masi_distance(frozenset("ab"), frozenset("bc")) == pytest.approx(1 - 0.11)
+    # overlap without subset: jaccard = 1/3, m = 1/3, so 1 - 1/9 = 8/9
+    assert masi_distance(frozenset("ab"), frozenset("bc")) == pytest.approx(
+        8 / 9, abs=1e-15
+    )
     assert masi_distance(frozenset(), frozenset()) == 0.0
     assert masi_distance(frozenset(), frozenset("a")) == 1.0
     # scalar labels are singleton sets, so MASI reduces to nominal distance
@@ -360,6 +366,15 @@ def test_masi_matches_nltk_definition(a: frozenset, b: frozenset) -> None:
     ours = masi_distance(a, b, subset_weight=2 / 3, overlap_weight=1 / 3)
     assert ours == pytest.approx(nltk_distance.masi_distance(a, b), rel=1e-12)
     assert masi_distance(a, b) == masi_distance(b, a)
+
+
+@SETTINGS
+@given(SETS, SETS)
+def test_masi_default_weights_match_nltk(a: frozenset, b: frozenset) -> None:
+    # The module's own weights are Passonneau's exact 2/3 and 1/3, like NLTK 3.9+.
+    assert masi_distance(a, b) == pytest.approx(
+        nltk_distance.masi_distance(a, b), rel=0, abs=1e-12
+    )
 
 
 @SETTINGS
@@ -414,6 +429,18 @@ def test_alpha_masi_matches_nltk(ratings: list[Rating]) -> None:
         return
     reference = nltk_task(ratings, distance=masi_distance).alpha()
     assert ours == pytest.approx(reference, rel=1e-9, abs=1e-12)
+
+
+@SETTINGS
+@given(ratings_data(values=SETS))
+def test_alpha_masi_matches_nltk_masi_alpha(ratings: list[Rating]) -> None:
+    # End to end against NLTK alone: its AnnotationTask with its own masi_distance.
+    ours = krippendorff_alpha(ratings, distance="masi")
+    if alpha_is_undefined(ratings):
+        assert ours is None
+        return
+    reference = nltk_task(ratings, distance=nltk_distance.masi_distance).alpha()
+    assert ours == pytest.approx(reference, rel=0, abs=1e-12)
 
 
 @SETTINGS

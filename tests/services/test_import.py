@@ -16,6 +16,7 @@ from django.db import IntegrityError
 from django.urls import reverse
 
 from annotations import services
+from annotations.importing import parse_file
 from annotations.models import Article, Segment
 from tests import factories
 
@@ -39,6 +40,13 @@ BAD_FILES = [
         "blank.txt", b" \n\t\r\n  \n", "empty or only whitespace", id="whitespace"
     ),
     pytest.param("bom-only.txt", b"\xef\xbb\xbf\n", "empty", id="bom-only"),
+    pytest.param("boms.txt", b"\xef\xbb\xbf" * 3 + b" \n", "empty", id="bom-run-only"),
+    pytest.param(
+        "bom-title.txt",
+        " \ufeff\n\nEin Satz.".encode(),
+        "the title line (the first non-empty line) has no visible text",
+        id="bom-only-title-line",
+    ),
     pytest.param("photo.txt", PNG, "binary file", id="png-renamed-txt"),
     pytest.param("scan.md", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "binary file", id="pdf"),
     pytest.param(
@@ -112,6 +120,18 @@ BAD_FILES = [
         id="jsonl-javascript-url",
     ),
     pytest.param("rows.csv", b"title,text\nT,\n", "row has no text", id="csv-no-text"),
+    pytest.param(
+        "rows.csv",
+        'title,text\n" \ufeff",Satz.\n'.encode(),
+        "row 2: the row has no title",
+        id="csv-bom-only-title",
+    ),
+    pytest.param(
+        "rows.csv",
+        "title,text\nT,\ufeff \ufeff\n".encode(),
+        "row 2: the row has no text",
+        id="csv-bom-only-text",
+    ),
     pytest.param(
         "rows.csv",
         b"title,body\nT,Satz.\n",
@@ -206,6 +226,20 @@ def test_good_file_is_stored_exactly_with_offsets_into_the_text(project):
     assert result.segments == len(segments) == article.segment_count
     for segment in segments:
         assert segment.text == article.text[segment.start : segment.end]
+
+
+def test_only_the_boms_at_the_start_of_the_file_are_removed():
+    data = "\ufeff\ufeff\ufeffTitel\n\nEin\ufeffSatz.\n".encode()
+    [draft] = parse_file(data, name="a.txt", max_bytes=1000, max_chars=1000)
+    assert (draft.title, draft.text) == ("Titel", "Titel\n\nEin\ufeffSatz.\n")
+
+
+def test_a_bom_in_a_csv_cell_is_kept_in_the_text_and_trimmed_from_the_title():
+    data = 'title,text\n" \ufeffTitel\ufeff","\ufeffErster Satz."\n'.encode()
+    [draft] = parse_file(data, name="rows.csv", max_bytes=1000, max_chars=1000)
+    assert draft.title == "Titel"
+    assert draft.text == "Titel\n\n\ufeffErster Satz."
+    assert [s.text for s in draft.segments] == ["Titel", "\ufeffErster Satz."]
 
 
 def test_duplicates_are_skipped_and_reimport_is_idempotent(project):
