@@ -1,0 +1,455 @@
+"""The run-time path: article text and segments in, attribution suggestions out.
+
+Per segment: tokenise; score every token that could be a cue (a word the model
+has seen as a cue, or one in the grammar lists) with the cue tagger; join the
+tagged tokens into events (neighbours, learned pairs, a verb and its separated
+particle or reflexive, "ließ ... durchblicken", "nach Angaben"); rank the
+segment's words as the source of each event, against "no source here"; widen
+the chosen word to its noun phrase; name the form from what surrounds the cue
+(quotation marks, colon, "dass"/"ob"/w-clause, Konjunktiv I, prepositional
+cue). A segment with no cue but in Konjunktiv I, or inside a quotation that an
+attribution opened, continues the previous attribution (free indirect / direct).
+
+Cost: one regex pass plus a few dict lookups per candidate token; the source
+ranking runs only for tokens tagged as cues. No file is read after the first
+call (the model is cached).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from . import lexicon
+from .features import (
+    CueWords,
+    Sentence,
+    candidate_ok,
+    cue_features,
+    none_features,
+    source_features,
+)
+from .tokens import QUOTE_MARKS, tokenize
+
+MODEL_PATH = Path(__file__).parent / "data" / "model.json"
+
+# How far (in tokens) a separated particle or reflexive may stand from its verb.
+PARTICLE_REACH = 25
+# A free-indirect continuation looks this many segments back for an attribution.
+CONTINUATION_REACH = 2
+_CLAUSE_END = frozenset(",;:")
+_NAME_STOP = frozenset(
+    "auch doch nun dann so aber und oder zudem jedoch bereits noch schon nur "
+    "allerdings denn sondern sowie als wie wenn weil dass ob hier dort heute "
+    "gestern morgen damit dabei daher deshalb trotzdem immer".split()
+)
+_REPORTATIVE = frozenset({"soll", "sollen", "solle", "sollten"})
+_CLAUSE_START = frozenset(",;:–—(") | QUOTE_MARKS
+_CONJUNCTIONS = frozenset({"und", "aber", "doch", "denn", "oder", "sondern"})
+GRAMMAR_SOURCES = True
+NOUN_FILTER = True
+
+
+@dataclass(frozen=True)
+class Model:
+    cue_weights: dict[str, float]
+    cue_threshold: float
+    cue_words: CueWords
+    source_weights: dict[str, float]
+    attachments: dict[str, frozenset[str]]  # cue word -> its particles/reflexives
+    pairs: frozenset[tuple[str, str]]  # cue words that form one discontinuous cue
+    calibration: tuple[float, float]  # score = sigmoid(a * margin + b)
+
+
+def model_from_dict(data: dict) -> Model:
+    return Model(
+        cue_weights=data["cue_weights"],
+        cue_threshold=data["cue_threshold"],
+        cue_words=CueWords(frozenset(data["cue_vocab"])),
+        source_weights=data["source_weights"],
+        attachments={k: frozenset(v) for k, v in data["attachments"].items()},
+        pairs=frozenset(tuple(pair) for pair in data["pairs"]),
+        calibration=tuple(data["calibration"]),
+    )
+
+
+@cache
+def load_model() -> Model:
+    return model_from_dict(json.loads(MODEL_PATH.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class Found:
+    """One suggestion with what the evaluation and the continuation need."""
+
+    cue_spans: tuple[tuple[int, int], ...]
+    source_span: tuple[int, int] | None  # in this segment
+    resolved_source: tuple[int, int] | None  # possibly in an earlier segment
+    source_text: str
+    form: str
+    score: float
+
+
+def _score(weights: dict[str, float], features: list[str]) -> float:
+    get = weights.get
+    return sum(get(f, 0.0) for f in features)
+
+
+def _sigmoid(x: float) -> float:
+    if x < -40:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def analyse_article(
+    text: str, segments: list[tuple[int, int]], model: Model | None = None
+) -> list[list[Found]]:
+    model = model or load_model()
+    out: list[list[Found]] = []
+    quote_open = False
+    recent: list[Found | None] = []  # last attribution with a source, per segment
+    for start, end in segments:
+        sentence = Sentence(tokenize(text, start, end), quote_open)
+        found = _analyse_sentence(text, sentence, model)
+        if not found:
+            continuation = _continuation(sentence, quote_open, recent)
+            if continuation is not None:
+                found = [continuation]
+        quote_open = sentence.open_after
+        with_source = [f for f in found if f.resolved_source is not None]
+        recent.append(with_source[-1] if with_source else None)
+        out.append(found)
+    return out
+
+
+def _analyse_sentence(text: str, s: Sentence, model: Model) -> list[Found]:
+    lower = s.lower
+    candidate = model.cue_words.candidate
+    weights = model.cue_weights
+    tagged: dict[int, float] = {}
+    for i in range(len(lower)):
+        head = candidate(s, i)
+        if head is None:
+            continue
+        margin = _score(weights, cue_features(s, i, head))
+        if margin > model.cue_threshold:
+            tagged[i] = margin
+    if not tagged:
+        return []
+    found = []
+    for group in _group(s, sorted(tagged), model):
+        head = group[0]
+        margin = max(tagged.get(i, -math.inf) for i in group)
+        cue = frozenset(_attach(s, group, model))
+        source = _grammar_source(s, group, cue) if GRAMMAR_SOURCES else None
+        if source is None:
+            source = _source(s, head, cue, model)
+        if source is None and NOUN_FILTER and _is_noun_cue(s, group) and not _has_content(s, cue):
+            continue
+        source_span = None
+        source_text = ""
+        if source is not None:
+            first, last = source
+            source_span = (s.tokens[first].start, s.tokens[last].end)
+            source_text = text[source_span[0] : source_span[1]]
+        a, b = model.calibration
+        found.append(
+            Found(
+                cue_spans=_spans(s, cue),
+                source_span=source_span,
+                resolved_source=source_span,
+                source_text=source_text,
+                form=_form(s, cue, head),
+                score=round(_sigmoid(a * margin + b), 3),
+            )
+        )
+    return found
+
+
+def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
+    """Tagged tokens joined into events: neighbours, and learned pairs."""
+    groups: list[list[int]] = []
+    for i in tagged:
+        if groups and (
+            i == groups[-1][-1] + 1
+            or any((s.lower[j], s.lower[i]) in model.pairs for j in groups[-1])
+        ):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    # "nach Angaben", "aus Sicht": the preposition belongs to the noun's cue.
+    for group in groups:
+        first = group[0]
+        if (
+            first > 0
+            and s.lower[first] in lexicon.NACH_NOUNS
+            and s.lower[first - 1] in ("nach", "aus")
+        ):
+            group.insert(0, first - 1)
+    return groups
+
+
+def _attach(s: Sentence, group: list[int], model: Model) -> list[int]:
+    """The group plus separated particles, reflexives and "lassen" partners."""
+    lower = s.lower
+    cue = list(group)
+    n = len(lower)
+    for i in group:
+        word = lower[i]
+        wanted = set(model.attachments.get(word, ()))
+        form = lexicon.VERB_FORMS.get(word)
+        if form is not None:
+            wanted |= form.particles
+        if word in lexicon.LASSEN_FORMS:
+            wanted |= lexicon.LASSEN_INFINITIVES
+        if wanted:
+            limit = min(n, i + PARTICLE_REACH)
+            for j in range(i + 1, limit):
+                if lower[j] in _CLAUSE_END or s.tokens[j].text in QUOTE_MARKS:
+                    break
+                if lower[j] in wanted and j not in cue:
+                    # A particle ends the clause; a reflexive follows closely.
+                    closing = j + 1 >= n or not s.word[j + 1] or lower[j] in lexicon.REFLEXIVES
+                    if closing:
+                        cue.append(j)
+                        break
+        if word in lexicon.LASSEN_INFINITIVES:
+            for j in range(i - 1, max(-1, i - PARTICLE_REACH), -1):
+                if lower[j] in _CLAUSE_END:
+                    break
+                if lower[j] in lexicon.LASSEN_FORMS:
+                    cue.append(j)
+                    break
+    return sorted(set(cue))
+
+
+def _spans(s: Sentence, cue: frozenset[int]) -> tuple[tuple[int, int], ...]:
+    """Contiguous cue tokens become one span ("nach Angaben")."""
+    spans: list[list[int]] = []
+    for i in sorted(cue):
+        token = s.tokens[i]
+        if spans and i - 1 in cue:
+            spans[-1][1] = token.end
+        else:
+            spans.append([token.start, token.end])
+    return tuple((a, b) for a, b in spans)
+
+
+def _is_noun_cue(s: Sentence, group: list[int]) -> bool:
+    """A speech-event noun ("die Gespräche", "der Antrag"), no verb, no "laut"."""
+    return all(
+        s.cap[i] and s.category[i] not in ("verb", "particle_verb", "preposition")
+        and s.lower[i] not in lexicon.NACH_NOUNS
+        for i in group
+        if s.word[i] and s.lower[i] not in ("nach", "aus")
+    )
+
+
+def _has_content(s: Sentence, cue: frozenset[int]) -> bool:
+    """Whether a reported clause or a quotation follows the cue closely."""
+    lower = s.lower
+    n = len(lower)
+    last = max(cue)
+    for j in range(last + 1, min(n, last + 5)):
+        word = lower[j]
+        if word in lexicon.SUBORDINATORS or word == ":" or s.tokens[j].text in QUOTE_MARKS:
+            return True
+    return False
+
+
+def _phrase_start_ok(s: Sentence, first: int) -> bool:
+    """Whether a noun phrase starting at ``first`` opens its clause."""
+    if first == 0:
+        return True
+    before = s.lower[first - 1]
+    if before in _CLAUSE_START or s.tokens[first - 1].text in _CLAUSE_START:
+        return True
+    return before in _CONJUNCTIONS and (first == 1 or s.lower[first - 2] in _CLAUSE_START)
+
+
+def _name_like(s: Sentence, j: int) -> bool:
+    word = s.lower[j]
+    return (
+        word in lexicon.PERSONAL_PRONOUNS
+        or (s.cap[j] and word not in _NAME_STOP and word not in lexicon.PREPOSITIONS
+            and word not in lexicon.DETERMINERS)
+    )
+
+
+def _grammar_source(
+    s: Sentence, group: list[int], cue: frozenset[int]
+) -> tuple[int, int] | None:
+    """The source where German grammar names it plainly: after "laut", before
+    "zufolge", after "nach Angaben von/des", the subject right before a verb
+    of saying at the start of its clause, or right after it ("sagte Peskow")."""
+    lower = s.lower
+    n = len(lower)
+    head = group[0]
+    word = lower[head]
+    if word in lexicon.PREPOSITION_BEFORE_SOURCE or (
+        word in ("nach", "aus") and head + 1 < n and lower[head + 1] in lexicon.NACH_NOUNS
+    ):
+        start = max(cue) + 1
+        if start < n and lower[start] in ("von", "vom"):
+            start += 1
+        for j in range(start, min(n, start + 4)):
+            if not s.word[j]:
+                break
+            if _name_like(s, j):
+                return _noun_phrase(s, j, cue)
+        return None
+    if word in lexicon.PREPOSITION_AFTER_SOURCE:
+        j = head - 1
+        if j >= 0 and _name_like(s, j):
+            return _noun_phrase(s, j, cue)
+        return None
+    if s.category[head] not in ("verb", "particle_verb"):
+        return None
+    j = head - 1
+    if j >= 0 and j not in cue and _name_like(s, j):
+        first, last = _noun_phrase(s, j, cue)
+        if last == j and _phrase_start_ok(s, first):
+            return first, last
+    if head > 0 and head + 1 < n and head + 1 not in cue:
+        k = head + 1
+        if lower[k] in lexicon.DETERMINERS and k + 1 < n and s.cap[k + 1]:
+            k += 1
+        if _name_like(s, k) or (k > head + 1 and s.cap[k]):
+            before = lower[head - 1]
+            if before in _CLAUSE_START or s.tokens[head - 1].text in QUOTE_MARKS:
+                return _noun_phrase(s, k, cue)
+    return None
+
+
+def _source(
+    s: Sentence, head: int, cue: frozenset[int], model: Model
+) -> tuple[int, int] | None:
+    weights = model.source_weights
+    best = _score(weights, none_features(s, head))
+    choice = None
+    for j in range(len(s.tokens)):
+        if not candidate_ok(s, j, cue):
+            continue
+        value = _score(weights, source_features(s, head, j))
+        if value > best:
+            best, choice = value, j
+    if choice is None:
+        return None
+    return _noun_phrase(s, choice, cue)
+
+
+def _is_adjective(s: Sentence, k: int) -> bool:
+    word = s.lower[k]
+    return (
+        not s.cap[k]
+        and word.endswith(("e", "er", "en", "es", "em"))
+        and not word.endswith(("te", "ten"))
+        and word not in lexicon.DETERMINERS
+        and word not in lexicon.PREPOSITIONS
+        and word not in lexicon.PERSONAL_PRONOUNS
+        and word not in lexicon.VERB_FORMS
+        and word not in _NAME_STOP
+    )
+
+
+def _noun_phrase(s: Sentence, j: int, cue: frozenset[int]) -> tuple[int, int]:
+    """Token range of the noun phrase around the chosen word (names, titles,
+    adjectives, a determiner; a genitive "des/der ..." after a noun)."""
+    lower = s.lower
+    if lower[j] in lexicon.PERSONAL_PRONOUNS or not s.cap[j]:
+        return j, j
+    first = j
+    k = j - 1
+    while k >= 0 and k not in cue and s.word[k]:
+        word = lower[k]
+        if word in lexicon.DETERMINERS:
+            first = k
+            break
+        if s.cap[k] and word not in _NAME_STOP and word not in lexicon.PREPOSITIONS:
+            first = k
+        elif _is_adjective(s, k) and s.cap[k + 1]:
+            first = k
+        else:
+            break
+        k -= 1
+    last = j
+    n = len(lower)
+    k = j + 1
+    while k < n and k not in cue and s.cap[k] and lower[k] not in _NAME_STOP:
+        last = k
+        k += 1
+    if (
+        last + 2 < n
+        and lower[last + 1] in ("des", "der")
+        and s.cap[last + 2]
+        and last + 1 not in cue
+        and last + 2 not in cue
+    ):
+        last += 2
+        while last + 1 < n and s.cap[last + 1] and last + 1 not in cue:
+            last += 1
+    return first, last
+
+
+def _form(s: Sentence, cue: frozenset[int], head: int) -> str:
+    lower = s.lower
+    words = [lower[i] for i in cue]
+    if any(
+        w in lexicon.PREPOSITION_BEFORE_SOURCE
+        or w in lexicon.PREPOSITION_AFTER_SOURCE
+        or w in lexicon.NACH_NOUNS
+        for w in words
+    ):
+        return "indirect"
+    n = len(lower)
+    last = max(cue)
+    quoted_words = sum(1 for i in range(n) if s.quoted[i] and s.word[i])
+    clause_after = False
+    for j in range(last + 1, min(n, last + 6)):
+        if lower[j] in lexicon.SUBORDINATORS or lower[j] in lexicon.W_WORDS:
+            clause_after = True
+            break
+        if lower[j] == ":":
+            clause_after = not (j + 1 < n and s.tokens[j + 1].text in QUOTE_MARKS)
+            break
+    konj = s.has_konj
+    # A quotation of three words or more is a direct quote (a shorter one is
+    # a term or a scare quote).
+    direct = quoted_words >= 3 and not s.quoted[head]
+    if direct and (clause_after or konj):
+        # Reported clause with a quoted part inside, or the cue after a quote.
+        outside = sum(1 for i in range(n) if not s.quoted[i] and s.word[i])
+        return "mixed" if outside > quoted_words else "direct"
+    if direct:
+        return "direct"
+    if clause_after or konj:
+        return "indirect"
+    return "reported"
+
+
+def _continuation(
+    s: Sentence, quote_open: bool, recent: list[Found | None]
+) -> Found | None:
+    """A segment without a cue that continues the last attribution."""
+    previous = next((f for f in reversed(recent[-CONTINUATION_REACH:]) if f), None)
+    if previous is None or not s.tokens:
+        return None
+    if quote_open and s.quoted[0] or (quote_open and not s.tokens[0].text.isalnum()):
+        form = "direct"
+    elif s.has_konj or any(w in _REPORTATIVE for w in s.lower):
+        if s.tokens[-1].text == "?":
+            return None
+        form = "free_indirect"
+    else:
+        return None
+    return Found(
+        cue_spans=(),
+        source_span=None,
+        resolved_source=previous.resolved_source,
+        source_text=previous.source_text,
+        form=form,
+        score=round(previous.score * 0.6, 3),
+    )
