@@ -26,9 +26,14 @@ class Suggestion:
 
 
 def suggest_article(
-    text: str, segments: Sequence[tuple[int, int]]
+    text: str, segments: Sequence[tuple[int, int]], *, mentions: bool = False
 ) -> list[list[Suggestion]]:
     """One list of suggestions per segment, in the order of ``segments``.
+
+    By default only attributions are suggested: a cue with a source in its
+    segment or with reported content after it. ``mentions=True`` adds bare
+    mentions of speech events ("die Debatte", "der Antrag") as SpkAtt-2023
+    annotates them.
 
     A continuing quotation or a free-indirect sentence (no cue of its own)
     gets a suggestion with no cue span and ``source_span=None``; its
@@ -36,7 +41,9 @@ def suggest_article(
     """
     from .suggester import analyse_article
 
-    found = analyse_article(text, [(int(a), int(b)) for a, b in segments])
+    found = analyse_article(
+        text, [(int(a), int(b)) for a, b in segments], mentions=mentions
+    )
     return [
         [
             Suggestion(f.cue_spans, f.source_span, f.source_text, f.form, f.score)

@@ -32,6 +32,13 @@ class GoldEvent:
     cue: tuple[tuple[int, int], ...]  # Cue and PTC tokens as character spans
     source: tuple[tuple[int, int], ...]  # empty when the source is implicit
     sentence: int  # index of the sentence of the first cue token
+    message: bool  # whether the event's content (Message) is annotated
+
+    @property
+    def attribution(self) -> bool:
+        """An attribution in the workbench's sense: a source or content is
+        written down (not a bare mention such as "die Debatte")."""
+        return bool(self.source) or self.message
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,14 @@ def read_speech(path: Path) -> Speech:
         cue_tokens.update(cue_only)
         first = annotation["Cue"][0] if annotation["Cue"] else annotation["PTC"][0]
         sentence = sentence_ids[int(first.split(":")[0])]
-        events.append(GoldEvent(cue, char_spans(annotation["Source"]), sentence))
+        events.append(
+            GoldEvent(
+                cue,
+                char_spans(annotation["Source"]),
+                sentence,
+                bool(annotation["Message"]),
+            )
+        )
     return Speech(path.name, text, segments, events, tokens, frozenset(cue_tokens))
 
 

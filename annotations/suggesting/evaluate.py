@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import lexicon, suggest_article
-from .corpus import Speech, read_corpus, split_of
+from .corpus import Speech, debate_of, read_corpus, split_of
 from .scoring import Counts, score_speech
 from .suggester import load_model
 from .tokens import tokenize
@@ -111,15 +111,33 @@ def main(argv: list[str] | None = None) -> None:
     else:
         known = [s for s in speeches if part[s.name] == "train"]
     events = sum(len(s.events) for s in scored)
+    attributions = sum(1 for s in scored for e in s.events if e.attribution)
+    debates = ", ".join(sorted({debate_of(s.name) for s in scored}))
     print(
-        f"{args.split.upper()}: {len(scored)} speeches, {events} gold events "
-        f"(debates {', '.join(sorted({s.name.split('_')[0] + '_' + s.name.split('_')[1] + '_' + s.name.split('_')[2] for s in scored}))})"
+        f"{args.split.upper()}: {len(scored)} speeches from debates {debates}; "
+        f"{events} gold events, {attributions} of them attributions "
+        "(with a source or a message)"
     )
-    counts = evaluate_model(scored, load_model())
-    print(report("suggester", counts))
-    if counts.cueless:
-        print(f"  (+ {counts.cueless} continuation suggestions without a cue, not scored)")
-    print(report("baseline word list + nearest name", baseline(scored, word_list(known))))
+    model = load_model()
+    print("\nAll SpkAtt events (speech-event mentions included):")
+    counts = evaluate_model(scored, model, mentions=True)
+    print(report("  suggester, mentions=True ", counts))
+    print(
+        report(
+            "  baseline word list + nearest name",
+            baseline(scored, word_list(known)),
+        )
+    )
+    print(
+        report(
+            "  suggester, workbench mode", evaluate_model(scored, model, mentions=False)
+        )
+    )
+    print("Attributions only (gold events with a source or message):")
+    workbench = evaluate_model(scored, model, mentions=False, attributions_only=True)
+    print(report("  suggester, workbench mode", workbench))
+    if workbench.cueless:
+        print(f"  (+ {workbench.cueless} continuations without a cue, not scored)")
     print(PUBLISHED)
     held = [(s.text, s.segments) for s in scored]
     print(f"speed on {args.split} speeches: {speed(held):,.0f} characters/s")

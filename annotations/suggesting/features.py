@@ -13,8 +13,22 @@ from __future__ import annotations
 from . import lexicon
 from .tokens import QUOTE_MARKS, Token, quote_flags
 
-_STEM_SUFFIXES = ("ungen", "eten", "test", "tet", "ten", "ete", "est", "en", "st",
-                  "te", "et", "t", "e", "n")
+_STEM_SUFFIXES = (
+    "ungen",
+    "eten",
+    "test",
+    "tet",
+    "ten",
+    "ete",
+    "est",
+    "en",
+    "st",
+    "te",
+    "et",
+    "t",
+    "e",
+    "n",
+)
 
 
 def stem(lower: str) -> str:
@@ -45,8 +59,18 @@ class Sentence:
     """One segment's tokens with the facts the features read, computed once."""
 
     __slots__ = (
-        "tokens", "lower", "shape", "word", "cap", "quoted", "konj",
-        "clause", "open_after", "has_quote", "has_konj", "category",
+        "tokens",
+        "lower",
+        "shape",
+        "word",
+        "cap",
+        "quoted",
+        "konj",
+        "clause",
+        "open_after",
+        "has_quote",
+        "has_konj",
+        "category",
     )
 
     def __init__(self, tokens: list[Token], open_at_start: bool = False) -> None:
@@ -56,9 +80,7 @@ class Sentence:
         self.word = [s not in ("p",) for s in self.shape]
         self.cap = [s.startswith("X") for s in self.shape]
         self.quoted, self.open_after = quote_flags(tokens, open_at_start)
-        self.has_quote = any(t.text in QUOTE_MARKS for t in tokens) or any(
-            self.quoted
-        )
+        self.has_quote = any(t.text in QUOTE_MARKS for t in tokens) or any(self.quoted)
         self.konj = [_is_konjunktiv(self.lower, i) for i in range(len(tokens))]
         self.has_konj = any(self.konj)
         self.category = [lexicon.category(w) for w in self.lower]
@@ -80,7 +102,8 @@ def _is_konjunktiv(lower: list[str], i: int) -> bool:
         return False
     # "ich habe", "habe ich": first-person indicative, not reported speech.
     return not (
-        (i > 0 and lower[i - 1] == "ich") or (i + 1 < len(lower) and lower[i + 1] == "ich")
+        (i > 0 and lower[i - 1] == "ich")
+        or (i + 1 < len(lower) and lower[i + 1] == "ich")
     )
 
 
@@ -161,6 +184,11 @@ def cue_features(s: Sentence, i: int, head: str = "") -> list[str]:
         "cat|w+1=" + cat + "|" + next1,
         "cat|w-1=" + cat + "|" + prev1,
     ]
+    features.append("sh-1=" + (s.shape[i - 1] if i else "<s>"))
+    features.append("sh+1=" + (s.shape[i + 1] if i + 1 < n else "</s>"))
+    features.append("s4=" + w[-4:])
+    if prev1 in lexicon.DETERMINERS:
+        features.append("det-1")
     if head:
         features.append("head=" + head)
         features.append("headst=" + stem(head))
@@ -213,11 +241,16 @@ def source_features(s: Sentence, c: int, j: int) -> list[str]:
     prev1 = lower[j - 1] if j > 0 else "<s>"
     next1 = lower[j + 1] if j + 1 < n else "</s>"
     kind = (
-        "pron" if w in lexicon.PERSONAL_PRONOUNS
-        else "opron" if w in lexicon.OBJECT_PRONOUNS
-        else "det" if w in lexicon.DETERMINERS
-        else "cap" if s.cap[j] and j > 0
-        else "capfirst" if s.cap[j]
+        "pron"
+        if w in lexicon.PERSONAL_PRONOUNS
+        else "opron"
+        if w in lexicon.OBJECT_PRONOUNS
+        else "det"
+        if w in lexicon.DETERMINERS
+        else "cap"
+        if s.cap[j] and j > 0
+        else "capfirst"
+        if s.cap[j]
         else "low"
     )
     low, high = (j, c) if j < c else (c, j)

@@ -81,10 +81,30 @@ ein|fordern
 
 # "ließ ... durchblicken": lassen with these infinitives is a cue of two parts.
 LASSEN_FORMS = frozenset(
-    "lassen lässt ließ ließen ließe ließest lasse last läßt ließt gelassen".split()
+    [
+        "lassen",
+        "lässt",
+        "ließ",
+        "ließen",
+        "ließe",
+        "ließest",
+        "lasse",
+        "last",
+        "läßt",
+        "ließt",
+        "gelassen",
+    ]
 )
 LASSEN_INFINITIVES = frozenset(
-    "durchblicken wissen verlauten erkennen ausrichten mitteilen verkünden".split()
+    [
+        "durchblicken",
+        "wissen",
+        "verlauten",
+        "erkennen",
+        "ausrichten",
+        "mitteilen",
+        "verkünden",
+    ]
 )
 
 # Prepositional cues: the source follows "laut" and "nach Angaben/Ansicht ...",
@@ -92,54 +112,313 @@ LASSEN_INFINITIVES = frozenset(
 PREPOSITION_BEFORE_SOURCE = frozenset({"laut", "gemäß"})
 PREPOSITION_AFTER_SOURCE = frozenset({"zufolge"})
 NACH_NOUNS = frozenset(
-    "angaben ansicht auffassung einschätzung meinung worten informationen "
-    "darstellung aussage aussagen überzeugung berechnungen schätzungen "
-    "erkenntnissen".split()
+    [
+        "angaben",
+        "ansicht",
+        "auffassung",
+        "einschätzung",
+        "meinung",
+        "worten",
+        "informationen",
+        "darstellung",
+        "aussage",
+        "aussagen",
+        "überzeugung",
+        "berechnungen",
+        "schätzungen",
+        "erkenntnissen",
+    ]
 )
 
 # Nouns that name a speech or thought event ("Forderung", "Kritik").
 SPEECH_NOUNS = frozenset(
-    "aussage aussagen äußerung äußerungen erklärung erklärungen mitteilung "
-    "forderung forderungen kritik warnung warnungen ankündigung appell "
-    "vorwurf vorwürfe angaben ansicht auffassung meinung einschätzung "
-    "behauptung behauptungen bericht berichte zitat interview rede "
-    "stellungnahme dementi frage fragen antwort zusage versprechen "
-    "vorschlag botschaft drohung".split()
+    [
+        "aussage",
+        "aussagen",
+        "äußerung",
+        "äußerungen",
+        "erklärung",
+        "erklärungen",
+        "mitteilung",
+        "forderung",
+        "forderungen",
+        "kritik",
+        "warnung",
+        "warnungen",
+        "ankündigung",
+        "appell",
+        "vorwurf",
+        "vorwürfe",
+        "angaben",
+        "ansicht",
+        "auffassung",
+        "meinung",
+        "einschätzung",
+        "behauptung",
+        "behauptungen",
+        "bericht",
+        "berichte",
+        "zitat",
+        "interview",
+        "rede",
+        "stellungnahme",
+        "dementi",
+        "frage",
+        "fragen",
+        "antwort",
+        "zusage",
+        "versprechen",
+        "vorschlag",
+        "botschaft",
+        "drohung",
+    ]
 )
+
+# Verbs of thinking and perceiving that attribute something only together
+# with their content ("ich finde, dass ..."); without it they are other
+# senses ("fand statt", "Beachtung finden", "Trump zu überzeugen").
+NEEDS_CONTENT = frozenset(
+    [
+        "finden",
+        "glauben",
+        "denken",
+        "nachdenken",
+        "meinen",
+        "wissen",
+        "erwarten",
+        "hoffen",
+        "fürchten",
+        "befürchten",
+        "zeigen",
+        "überzeugen",
+        "heißen",
+        "schätzen",
+        "annehmen",
+        "vermuten",
+    ]
+)
+DEMONSTRATIVES = frozenset(["dies", "das", "dieses", "diese", "dieser", "es", "was"])
 
 SUBORDINATORS = frozenset({"dass", "daß", "ob"})
 W_WORDS = frozenset(
-    "wer was wie wo wann warum weshalb wieso welche welcher welches welchen "
-    "wohin woher inwiefern wieviel".split()
+    [
+        "wer",
+        "was",
+        "wie",
+        "wo",
+        "wann",
+        "warum",
+        "weshalb",
+        "wieso",
+        "welche",
+        "welcher",
+        "welches",
+        "welchen",
+        "wohin",
+        "woher",
+        "inwiefern",
+        "wieviel",
+    ]
 )
 
 PERSONAL_PRONOUNS = frozenset(
-    "ich du er sie es wir ihr man jemand niemand wer".split()
+    ["ich", "du", "er", "sie", "es", "wir", "ihr", "man", "jemand", "niemand", "wer"]
 )
-OBJECT_PRONOUNS = frozenset("mich mir dich dir ihn ihm uns euch ihnen".split())
-REFLEXIVES = frozenset("sich mich mir uns dich dir euch".split())
+OBJECT_PRONOUNS = frozenset(
+    ["mich", "mir", "dich", "dir", "ihn", "ihm", "uns", "euch", "ihnen"]
+)
+REFLEXIVES = frozenset(["sich", "mich", "mir", "uns", "dich", "dir", "euch"])
 DETERMINERS = frozenset(
-    "der die das des dem den ein eine einer eines einem einen kein keine "
-    "keiner keines keinem keinen dieser diese dieses diesem diesen jener jene "
-    "mein meine meiner meines meinem meinen unser unsere unserer unseres "
-    "unserem unseren sein seine seiner seines seinem seinen ihr ihre ihrer "
-    "ihres ihrem ihren".split()
+    [
+        "der",
+        "die",
+        "das",
+        "des",
+        "dem",
+        "den",
+        "ein",
+        "eine",
+        "einer",
+        "eines",
+        "einem",
+        "einen",
+        "kein",
+        "keine",
+        "keiner",
+        "keines",
+        "keinem",
+        "keinen",
+        "dieser",
+        "diese",
+        "dieses",
+        "diesem",
+        "diesen",
+        "jener",
+        "jene",
+        "mein",
+        "meine",
+        "meiner",
+        "meines",
+        "meinem",
+        "meinen",
+        "unser",
+        "unsere",
+        "unserer",
+        "unseres",
+        "unserem",
+        "unseren",
+        "sein",
+        "seine",
+        "seiner",
+        "seines",
+        "seinem",
+        "seinen",
+        "ihr",
+        "ihre",
+        "ihrer",
+        "ihres",
+        "ihrem",
+        "ihren",
+    ]
+)
+POSSESSIVES = frozenset(
+    [
+        "mein",
+        "meine",
+        "meiner",
+        "meines",
+        "meinem",
+        "meinen",
+        "unser",
+        "unsere",
+        "unserer",
+        "unseres",
+        "unserem",
+        "unseren",
+        "sein",
+        "seine",
+        "seiner",
+        "seines",
+        "seinem",
+        "seinen",
+        "ihr",
+        "ihre",
+        "ihrer",
+        "ihres",
+        "ihrem",
+        "ihren",
+        "dein",
+        "deine",
+        "euer",
+        "eure",
+    ]
 )
 PREPOSITIONS = frozenset(
-    "an auf aus bei bis durch für gegen in mit nach ohne seit über um unter "
-    "von vor zu zum zur zwischen im am ins vom beim trotz wegen während".split()
+    [
+        "an",
+        "auf",
+        "aus",
+        "bei",
+        "bis",
+        "durch",
+        "für",
+        "gegen",
+        "in",
+        "mit",
+        "nach",
+        "ohne",
+        "seit",
+        "über",
+        "um",
+        "unter",
+        "von",
+        "vor",
+        "zu",
+        "zum",
+        "zur",
+        "zwischen",
+        "im",
+        "am",
+        "ins",
+        "vom",
+        "beim",
+        "trotz",
+        "wegen",
+        "während",
+    ]
 )
 
 # Third-person Konjunktiv I forms that differ from the indicative, most
 # frequent first; "sei" and "seien" are the clearest signs of reported speech.
 KONJUNKTIV_I = frozenset(
-    "sei seien seiest habe werde könne müsse solle wolle dürfe möge wisse "
-    "gebe liege stehe gehe komme bleibe fehle brauche zeige halte sehe trage "
-    "lasse führe mache plane arbeite erwarte verfüge gelte diene bestehe "
-    "drohe betrage spiele stelle setze handle handele lege bringe finde "
-    "nehme treffe sitze wachse falle laufe beginne bedeute erfordere "
-    "unterstütze verhindere versuche verstoße wünsche hoffe denke glaube "
-    "erkläre kenne gehöre entspreche spreche".split()
+    [
+        "sei",
+        "seien",
+        "seiest",
+        "habe",
+        "werde",
+        "könne",
+        "müsse",
+        "solle",
+        "wolle",
+        "dürfe",
+        "möge",
+        "wisse",
+        "gebe",
+        "liege",
+        "stehe",
+        "gehe",
+        "komme",
+        "bleibe",
+        "fehle",
+        "brauche",
+        "zeige",
+        "halte",
+        "sehe",
+        "trage",
+        "lasse",
+        "führe",
+        "mache",
+        "plane",
+        "arbeite",
+        "erwarte",
+        "verfüge",
+        "gelte",
+        "diene",
+        "bestehe",
+        "drohe",
+        "betrage",
+        "spiele",
+        "stelle",
+        "setze",
+        "handle",
+        "handele",
+        "lege",
+        "bringe",
+        "finde",
+        "nehme",
+        "treffe",
+        "sitze",
+        "wachse",
+        "falle",
+        "laufe",
+        "beginne",
+        "bedeute",
+        "erfordere",
+        "unterstütze",
+        "verhindere",
+        "versuche",
+        "verstoße",
+        "wünsche",
+        "hoffe",
+        "denke",
+        "glaube",
+        "erkläre",
+        "kenne",
+        "gehöre",
+        "entspreche",
+        "spreche",
+    ]
 )
 # These are also first-person indicative ("ich habe"): Konjunktiv I only
 # without "ich" next to them. "sei", "seien" are never indicative.

@@ -63,9 +63,10 @@ class AveragedPerceptron:
         out = {}
         clock = max(self._clock, 1)
         for feature, weight in self.weights.items():
-            total = self._totals.get(feature, 0.0) + (
-                self._clock - self._stamps.get(feature, 0)
-            ) * weight
+            total = (
+                self._totals.get(feature, 0.0)
+                + (self._clock - self._stamps.get(feature, 0)) * weight
+            )
             value = round(total / clock, digits)
             if value:
                 out[feature] = value

@@ -32,8 +32,13 @@ class Counts:
 
     def add(self, other: Counts) -> None:
         for name in (
-            "cue_predicted", "cue_gold", "cue_right",
-            "source_predicted", "source_gold", "source_right", "cueless",
+            "cue_predicted",
+            "cue_gold",
+            "cue_right",
+            "source_predicted",
+            "source_gold",
+            "source_right",
+            "cueless",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -52,10 +57,14 @@ class Counts:
 
 
 def score_speech(
-    predicted: list[tuple[tuple[Span, ...], Span | None]], gold: list
+    predicted: list[tuple[tuple[Span, ...], Span | None]],
+    gold: list,
+    ignored: list | None = None,
 ) -> Counts:
     """``predicted``: (cue spans, source span or None) per suggestion;
-    ``gold``: the speech's GoldEvent list."""
+    ``gold``: the speech's GoldEvent list. A suggestion that matches no gold
+    event but overlaps one of ``ignored`` (events left out of this measure)
+    counts neither way."""
     counts = Counts()
     counts.cue_gold = len(gold)
     counts.source_gold = sum(1 for event in gold if event.source)
@@ -68,14 +77,21 @@ def score_speech(
         if source is not None:
             counts.source_predicted += 1
         matches = [
-            k for k, event in enumerate(gold) if k not in used and overlaps(cue, event.cue)
+            k
+            for k, event in enumerate(gold)
+            if k not in used and overlaps(cue, event.cue)
         ]
         if not matches:
+            if ignored and any(overlaps(cue, event.cue) for event in ignored):
+                counts.cue_predicted -= 1
+                if source is not None:
+                    counts.source_predicted -= 1
             continue
         # Of several overlapping gold events, take one whose source also fits.
         best = next(
             (
-                k for k in matches
+                k
+                for k in matches
                 if source is not None and overlaps((source,), gold[k].source)
             ),
             matches[0],

@@ -42,15 +42,63 @@ PARTICLE_REACH = 25
 CONTINUATION_REACH = 2
 _CLAUSE_END = frozenset(",;:")
 _NAME_STOP = frozenset(
-    "auch doch nun dann so aber und oder zudem jedoch bereits noch schon nur "
-    "allerdings denn sondern sowie als wie wenn weil dass ob hier dort heute "
-    "gestern morgen damit dabei daher deshalb trotzdem immer".split()
+    [
+        "auch",
+        "doch",
+        "nun",
+        "dann",
+        "so",
+        "aber",
+        "und",
+        "oder",
+        "zudem",
+        "jedoch",
+        "bereits",
+        "noch",
+        "schon",
+        "nur",
+        "allerdings",
+        "denn",
+        "sondern",
+        "sowie",
+        "als",
+        "wie",
+        "wenn",
+        "weil",
+        "dass",
+        "ob",
+        "hier",
+        "dort",
+        "heute",
+        "gestern",
+        "morgen",
+        "damit",
+        "dabei",
+        "daher",
+        "deshalb",
+        "trotzdem",
+        "immer",
+    ]
 )
 _REPORTATIVE = frozenset({"soll", "sollen", "solle", "sollten"})
 _CLAUSE_START = frozenset(",;:–—(") | QUOTE_MARKS
+_OPINION_NOUNS = frozenset({"meinung", "ansicht", "auffassung", "überzeugung"})
+_SEIN = frozenset(
+    ["bin", "bist", "ist", "sind", "seid", "war", "waren", "warst", "wart"]
+)
+_NOT_LAUT = frozenset({"sehr", "zu", "so", "ganz", "besonders", "recht", "ziemlich"})
 _CONJUNCTIONS = frozenset({"und", "aber", "doch", "denn", "oder", "sondern"})
-GRAMMAR_SOURCES = True
-NOUN_FILTER = True
+# "als erwartet", "wie erwartet": comparison idioms, not somebody's expectation.
+_IDIOM_BEFORE = {"erwartet": frozenset({"als", "wie"}), "gedacht": frozenset({"als"})}
+_FREE_CLAUSE_OPENERS = (
+    lexicon.SUBORDINATORS
+    | lexicon.W_WORDS
+    | frozenset(
+        {"wie", "weil", "da", "wenn", "als", "nachdem", "während", "obwohl", "was"}
+    )
+)
+# Margin given to a cue that grammar alone names (the model did not tag it).
+GRAMMAR_CUE_MARGIN = 4.0
 
 
 @dataclass(frozen=True)
@@ -105,15 +153,24 @@ def _sigmoid(x: float) -> float:
 
 
 def analyse_article(
-    text: str, segments: list[tuple[int, int]], model: Model | None = None
+    text: str,
+    segments: list[tuple[int, int]],
+    model: Model | None = None,
+    *,
+    mentions: bool = False,
 ) -> list[list[Found]]:
+    """Suggestions per segment. ``mentions=False`` (the workbench) keeps only
+    attributions: a cue with a source in its sentence or with reported content
+    after it (a "dass"/"ob"/w-clause, a colon, a quotation, Konjunktiv I).
+    ``mentions=True`` also keeps bare mentions of speech events ("die
+    Debatte", "der Antrag"), which SpkAtt-2023 annotates as events too."""
     model = model or load_model()
     out: list[list[Found]] = []
     quote_open = False
     recent: list[Found | None] = []  # last attribution with a source, per segment
     for start, end in segments:
         sentence = Sentence(tokenize(text, start, end), quote_open)
-        found = _analyse_sentence(text, sentence, model)
+        found = _analyse_sentence(text, sentence, model, mentions)
         if not found:
             continuation = _continuation(sentence, quote_open, recent)
             if continuation is not None:
@@ -125,7 +182,9 @@ def analyse_article(
     return out
 
 
-def _analyse_sentence(text: str, s: Sentence, model: Model) -> list[Found]:
+def _analyse_sentence(
+    text: str, s: Sentence, model: Model, mentions: bool
+) -> list[Found]:
     lower = s.lower
     candidate = model.cue_words.candidate
     weights = model.cue_weights
@@ -137,17 +196,37 @@ def _analyse_sentence(text: str, s: Sentence, model: Model) -> list[Found]:
         margin = _score(weights, cue_features(s, i, head))
         if margin > model.cue_threshold:
             tagged[i] = margin
+    for i in _grammar_cues(s):
+        tagged.setdefault(i, GRAMMAR_CUE_MARGIN)
+    for i in list(tagged):
+        if i > 0 and lower[i - 1] in _IDIOM_BEFORE.get(lower[i], ()):
+            del tagged[i]
     if not tagged:
         return []
     found = []
+    a, b = model.calibration
+    events = []
+    claimed: set[int] = set()
     for group in _group(s, sorted(tagged), model):
+        if claimed.intersection(group):
+            continue  # "ließ ... durchblicken" tagged twice: one event
+        cue = frozenset(_attach(s, group, model))
+        claimed |= cue
+        events.append((group, cue))
+    verb_clauses = {
+        s.clause[i]
+        for group, _ in events
+        for i in group
+        if s.category[i] in ("verb", "particle_verb", "lassen")
+    }
+    for group, cue in events:
         head = group[0]
         margin = max(tagged.get(i, -math.inf) for i in group)
-        cue = frozenset(_attach(s, group, model))
-        source = _grammar_source(s, group, cue) if GRAMMAR_SOURCES else None
-        if source is None:
-            source = _source(s, head, cue, model)
-        if source is None and NOUN_FILTER and _is_noun_cue(s, group) and not _has_content(s, cue):
+        grammar = _grammar_source(s, group, cue)
+        source = grammar if grammar is not None else _source(s, head, cue, model)
+        if not mentions and not _is_attribution(
+            s, group, cue, source, grammar is not None, verb_clauses
+        ):
             continue
         source_span = None
         source_text = ""
@@ -155,7 +234,6 @@ def _analyse_sentence(text: str, s: Sentence, model: Model) -> list[Found]:
             first, last = source
             source_span = (s.tokens[first].start, s.tokens[last].end)
             source_text = text[source_span[0] : source_span[1]]
-        a, b = model.calibration
         found.append(
             Found(
                 cue_spans=_spans(s, cue),
@@ -167,6 +245,101 @@ def _analyse_sentence(text: str, s: Sentence, model: Model) -> list[Found]:
             )
         )
     return found
+
+
+def _grammar_cues(s: Sentence) -> list[int]:
+    """Cues German grammar names whatever the model says: "ließ ...
+    durchblicken", "laut X", "X zufolge", "nach Angaben", and a verb of
+    saying right after its subject with a reported clause or quote after it."""
+    lower = s.lower
+    n = len(lower)
+    out = []
+    for i, word in enumerate(lower):
+        category = s.category[i]
+        if not category:
+            continue
+        if category == "lassen":
+            for j in range(i + 1, min(n, i + PARTICLE_REACH)):
+                if lower[j] in _CLAUSE_END:
+                    break
+                if lower[j] in lexicon.LASSEN_INFINITIVES:
+                    out += [i, j]
+                    break
+        elif word in lexicon.PREPOSITION_BEFORE_SOURCE:
+            k = i + 1
+            if k < n and lower[k] in lexicon.DETERMINERS:
+                k += 1
+            if k < n and s.cap[k] and i > 0 and lower[i - 1] not in _NOT_LAUT:
+                out.append(i)
+        elif word in lexicon.PREPOSITION_AFTER_SOURCE:
+            if (
+                i > 0
+                and s.word[i - 1]
+                and (s.cap[i - 1] or lower[i - 1] in lexicon.OBJECT_PRONOUNS)
+            ):
+                out.append(i)
+        elif (
+            category in ("verb", "particle_verb")
+            and i > 0
+            and _name_like(s, i - 1)
+            and _phrase_start_ok(s, _noun_phrase(s, i - 1, frozenset({i}))[0])
+            and _has_content(s, frozenset({i}))
+        ):
+            out.append(i)
+        if word in lexicon.NACH_NOUNS and i > 0 and lower[i - 1] == "nach":
+            out.append(i)
+    return out
+
+
+def _is_attribution(
+    s: Sentence,
+    group: list[int],
+    cue: frozenset[int],
+    source: tuple[int, int] | None,
+    by_grammar: bool,
+    verb_clauses: set[int],
+) -> bool:
+    """Whether an event is an attribution a news annotator wants suggested."""
+    lower = s.lower
+    if any(
+        lower[i] in lexicon.PREPOSITION_BEFORE_SOURCE
+        or lower[i] in lexicon.PREPOSITION_AFTER_SOURCE
+        or (lower[i] in lexicon.NACH_NOUNS and i > 0 and lower[i - 1] == "nach")
+        for i in group
+    ):
+        return source is not None
+    if source is not None:
+        words = range(source[0], source[1] + 1)
+        if all(lower[k] in lexicon.DEMONSTRATIVES for k in words):
+            return False  # "Dies deutet darauf hin, dass ...": evidence
+        if not any(_holder_like(s, k) for k in words):
+            source = None  # a bare article or a lowercase word names nobody
+    if _is_noun_cue(s, group):
+        if source is None and s.clause[group[0]] in verb_clauses:
+            return False  # "bestätigte ... mit klaren Worten": the verb's event
+        return source is not None or _has_content(s, cue, reach=3)
+    if _has_content(s, cue):
+        return True
+    if source is None:
+        return False
+    if by_grammar or _has_content(s, cue, comma_clause=True):
+        return True
+    lemmas = {
+        lemma
+        for i in group
+        if lower[i] in lexicon.VERB_FORMS
+        for lemma in lexicon.VERB_FORMS[lower[i]].lemmas
+    }
+    if lemmas & lexicon.NEEDS_CONTENT:
+        # "ich finde", "Sie sehen" yes; "Trump zu überzeugen" no.
+        return any(lower[k] in lexicon.PERSONAL_PRONOUNS for k in words)
+    return True
+
+
+def _holder_like(s: Sentence, k: int) -> bool:
+    """A word that can name who speaks: a name, a pronoun, a possessive
+    ("Ihre Botschaft", "unser Antrag")."""
+    return _name_like(s, k) or s.lower[k] in lexicon.POSSESSIVES
 
 
 def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
@@ -212,7 +385,11 @@ def _attach(s: Sentence, group: list[int], model: Model) -> list[int]:
                     break
                 if lower[j] in wanted and j not in cue:
                     # A particle ends the clause; a reflexive follows closely.
-                    closing = j + 1 >= n or not s.word[j + 1] or lower[j] in lexicon.REFLEXIVES
+                    closing = (
+                        j + 1 >= n
+                        or not s.word[j + 1]
+                        or lower[j] in lexicon.REFLEXIVES
+                    )
                     if closing:
                         cue.append(j)
                         break
@@ -241,41 +418,67 @@ def _spans(s: Sentence, cue: frozenset[int]) -> tuple[tuple[int, int], ...]:
 def _is_noun_cue(s: Sentence, group: list[int]) -> bool:
     """A speech-event noun ("die Gespräche", "der Antrag"), no verb, no "laut"."""
     return all(
-        s.cap[i] and s.category[i] not in ("verb", "particle_verb", "preposition")
-        and s.lower[i] not in lexicon.NACH_NOUNS
+        s.cap[i]
+        and s.category[i] not in ("verb", "particle_verb", "preposition")
+        and not (
+            s.lower[i] in lexicon.NACH_NOUNS and i > 0 and s.lower[i - 1] == "nach"
+        )
         for i in group
         if s.word[i] and s.lower[i] not in ("nach", "aus")
     )
 
 
-def _has_content(s: Sentence, cue: frozenset[int]) -> bool:
+def _has_content(
+    s: Sentence, cue: frozenset[int], reach: int = 5, comma_clause: bool = False
+) -> bool:
     """Whether a reported clause or a quotation follows the cue closely."""
     lower = s.lower
     n = len(lower)
     last = max(cue)
-    for j in range(last + 1, min(n, last + 5)):
+    if (
+        comma_clause
+        and last + 2 < n
+        and lower[last + 1] == ","
+        and (
+            lower[last + 2] in lexicon.PERSONAL_PRONOUNS
+            or lower[last + 2] in lexicon.DETERMINERS
+        )
+        and not (last > 0 and lower[last - 1] == "zu")
+    ):
+        return True  # "Ich glaube, wir müssen ...": a main clause after the cue
+    for j in range(last + 1, min(n, last + reach)):
         word = lower[j]
-        if word in lexicon.SUBORDINATORS or word == ":" or s.tokens[j].text in QUOTE_MARKS:
+        if (
+            word in lexicon.SUBORDINATORS
+            or word == ":"
+            or s.tokens[j].text in QUOTE_MARKS
+        ):
             return True
     return False
 
 
 def _phrase_start_ok(s: Sentence, first: int) -> bool:
-    """Whether a noun phrase starting at ``first`` opens its clause."""
+    """Whether a noun phrase starting at ``first`` opens its clause (after the
+    sentence start, punctuation, a conjunction, "dass", "wie", "warum" ...)."""
     if first == 0:
         return True
     before = s.lower[first - 1]
     if before in _CLAUSE_START or s.tokens[first - 1].text in _CLAUSE_START:
         return True
-    return before in _CONJUNCTIONS and (first == 1 or s.lower[first - 2] in _CLAUSE_START)
+    if before in _FREE_CLAUSE_OPENERS:
+        return True
+    return before in _CONJUNCTIONS and (
+        first == 1 or s.lower[first - 2] in _CLAUSE_START
+    )
 
 
 def _name_like(s: Sentence, j: int) -> bool:
     word = s.lower[j]
-    return (
-        word in lexicon.PERSONAL_PRONOUNS
-        or (s.cap[j] and word not in _NAME_STOP and word not in lexicon.PREPOSITIONS
-            and word not in lexicon.DETERMINERS)
+    return word in lexicon.PERSONAL_PRONOUNS or (
+        s.cap[j]
+        and word not in _NAME_STOP
+        and word not in lexicon.PREPOSITIONS
+        and word not in lexicon.DETERMINERS
     )
 
 
@@ -290,7 +493,9 @@ def _grammar_source(
     head = group[0]
     word = lower[head]
     if word in lexicon.PREPOSITION_BEFORE_SOURCE or (
-        word in ("nach", "aus") and head + 1 < n and lower[head + 1] in lexicon.NACH_NOUNS
+        word in ("nach", "aus")
+        and head + 1 < n
+        and lower[head + 1] in lexicon.NACH_NOUNS
     ):
         start = max(cue) + 1
         if start < n and lower[start] in ("von", "vom"):
@@ -306,7 +511,17 @@ def _grammar_source(
         if j >= 0 and _name_like(s, j):
             return _noun_phrase(s, j, cue)
         return None
-    if s.category[head] not in ("verb", "particle_verb"):
+    if word in _OPINION_NOUNS and head > 0 and lower[head - 1] == "der":
+        # "Ich bin (schon lange) der Meinung, dass ...": the subject of "sein".
+        for j in range(head - 2, -1, -1):
+            if s.clause[j] != s.clause[head]:
+                break
+            if lower[j] in _SEIN and j > 0 and _name_like(s, j - 1):
+                return _noun_phrase(s, j - 1, cue)
+            if lower[j] in _SEIN and j + 1 < n and _name_like(s, j + 1):
+                return _noun_phrase(s, j + 1, cue)
+        return None
+    if s.category[head] not in ("verb", "particle_verb", "lassen"):
         return None
     j = head - 1
     if j >= 0 and j not in cue and _name_like(s, j):
@@ -368,13 +583,28 @@ def _noun_phrase(s: Sentence, j: int, cue: frozenset[int]) -> tuple[int, int]:
         if word in lexicon.DETERMINERS:
             first = k
             break
-        if s.cap[k] and word not in _NAME_STOP and word not in lexicon.PREPOSITIONS:
-            first = k
-        elif _is_adjective(s, k) and s.cap[k + 1]:
+        if (
+            s.cap[k]
+            and word not in _NAME_STOP
+            and word not in lexicon.PREPOSITIONS
+            or _is_adjective(s, k)
+            and s.cap[k + 1]
+        ):
             first = k
         else:
             break
         k -= 1
+    if (
+        first >= 2
+        and lower[first - 1] == "und"
+        and first - 1 not in cue
+        and _name_like(s, first - 2)
+        and first - 2 not in cue
+    ):
+        # "Steve Witkoff und Jared Kushner": both are the source.
+        first -= 2
+        while first > 0 and first - 1 not in cue and _name_like(s, first - 1):
+            first -= 1
     last = j
     n = len(lower)
     k = j + 1

@@ -17,7 +17,6 @@ import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from . import lexicon
 from .corpus import Speech, read_corpus, split_of
 from .features import (
     CueWords,
@@ -171,15 +170,30 @@ def train_model(speeches: list[Speech], threshold: float, calibration) -> dict:
     }
 
 
-def predict(speech: Speech, model: Model):
-    found = analyse_article(speech.text, speech.segments, model)
+def predict(speech: Speech, model: Model, *, mentions: bool = True):
+    found = analyse_article(speech.text, speech.segments, model, mentions=mentions)
     return [(f.cue_spans, f.resolved_source) for segment in found for f in segment]
 
 
-def evaluate_model(speeches: list[Speech], model: Model) -> Counts:
+def evaluate_model(
+    speeches: list[Speech],
+    model: Model,
+    *,
+    mentions: bool = True,
+    attributions_only: bool = False,
+) -> Counts:
+    """Counts over ``speeches``. ``mentions``: the suggester's mode;
+    ``attributions_only``: score against the gold events with a source or a
+    message only (bare mentions are left out of the measure)."""
     total = Counts()
     for speech in speeches:
-        total.add(score_speech(predict(speech, model), speech.events))
+        gold = speech.events
+        ignored = None
+        if attributions_only:
+            gold = [event for event in speech.events if event.attribution]
+            ignored = [event for event in speech.events if not event.attribution]
+        predicted = predict(speech, model, mentions=mentions)
+        total.add(score_speech(predicted, gold, ignored))
     return total
 
 
