@@ -79,6 +79,21 @@ ab|streiten=streitet,stritt,gestritten
 ein|fordern
 """
 
+# Verbs of saying that take a reflexive ("äußerte sich", "sprach sich ... aus").
+REFLEXIVE_LEMMAS = frozenset(
+    [
+        "äußern",
+        "aussprechen",
+        "beschweren",
+        "erkundigen",
+        "berufen",
+        "zeigen",
+        "einsetzen",
+        "wenden",
+        "beklagen",
+    ]
+)
+
 # "ließ ... durchblicken": lassen with these infinitives is a cue of two parts.
 LASSEN_FORMS = frozenset(
     [

@@ -278,17 +278,34 @@ def _grammar_cues(s: Sentence) -> list[int]:
                 and (s.cap[i - 1] or lower[i - 1] in lexicon.OBJECT_PRONOUNS)
             ):
                 out.append(i)
-        elif (
-            category in ("verb", "particle_verb")
-            and i > 0
-            and _name_like(s, i - 1)
-            and _phrase_start_ok(s, _noun_phrase(s, i - 1, frozenset({i}))[0])
-            and _has_content(s, frozenset({i}))
-        ):
-            out.append(i)
+        elif category in ("verb", "particle_verb") and i > 0:
+            if s.tokens[i - 1].text in QUOTE_MARKS or (
+                i > 1 and lower[i - 1] == "," and s.tokens[i - 2].text in QUOTE_MARKS
+            ):
+                out.append(i)  # "„...“, sagte Selenskyj"
+            elif (
+                _name_like(s, i - 1)
+                and _phrase_start_ok(s, _noun_phrase(s, i - 1, frozenset({i}))[0])
+                and (
+                    _has_content(s, frozenset({i}))
+                    or (category == "particle_verb" and _particle_after(s, i))
+                )
+            ):
+                out.append(i)  # "Peskow bestätigte, dass", "Merkel wies ... zurück"
         if word in lexicon.NACH_NOUNS and i > 0 and lower[i - 1] == "nach":
             out.append(i)
     return out
+
+
+def _particle_after(s: Sentence, i: int) -> bool:
+    """Whether the clause of finite verb ``i`` ends in one of its particles."""
+    particles = lexicon.VERB_FORMS[s.lower[i]].particles
+    for j in range(i + 1, min(len(s.lower), i + PARTICLE_REACH)):
+        if s.lower[j] in _CLAUSE_END:
+            return False
+        if s.lower[j] in particles and (j + 1 == len(s.lower) or not s.word[j + 1]):
+            return True
+    return False
 
 
 def _is_attribution(
@@ -349,6 +366,11 @@ def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
         if groups and (
             i == groups[-1][-1] + 1
             or any((s.lower[j], s.lower[i]) in model.pairs for j in groups[-1])
+            or (
+                # "bin ... der Meinung", "ist ... überzeugt": one event
+                all(s.lower[j] in _SEIN for j in groups[-1])
+                and s.clause[groups[-1][-1]] == s.clause[i]
+            )
         ):
             groups[-1].append(i)
         else:
@@ -376,6 +398,8 @@ def _attach(s: Sentence, group: list[int], model: Model) -> list[int]:
         form = lexicon.VERB_FORMS.get(word)
         if form is not None:
             wanted |= form.particles
+            if form.lemmas & lexicon.REFLEXIVE_LEMMAS:
+                wanted |= lexicon.REFLEXIVES
         if word in lexicon.LASSEN_FORMS:
             wanted |= lexicon.LASSEN_INFINITIVES
         if wanted:
