@@ -7,12 +7,13 @@ brackets, so it reads like the text the workbench stores. Gold token ids
 ("sentence:token") become character spans of that text, so evaluation compares
 characters and does not depend on how the suggester tokenises.
 
-Split (by debate, so speeches on one agenda item never straddle it): the
+Split (by debate, so speeches on one agenda item never straddle it): the 19
 distinct debates (file name up to the party: "19058_Tagesordnungspunkt_14")
-are sorted; every fifth from the fifth on (indexes 4, 9, 14, 19) is HELD OUT,
-every fifth from the third on (2, 7, 12, 17) is DEV, the rest TRAIN. Tuning
-looks at DEV only; the shipped model is trained on TRAIN + DEV; the reported
-figures are on HELD OUT.
+are sorted; every fifth from the fifth on (indexes 4, 9, 14: 26 speeches, 682
+events) is HELD OUT, every fifth from the third on (2, 7, 12, 17: 36
+speeches) is DEV, the rest (115 speeches) TRAIN. Tuning looks at DEV (and at
+cross-validation over TRAIN + DEV); the shipped model is trained on TRAIN +
+DEV; the reported figures are on HELD OUT.
 """
 
 from __future__ import annotations

@@ -125,10 +125,53 @@ class CueWords:
     stem of one, a compound ending in one ("Beweisanträge" after "anträge"),
     or a word of the grammar lists."""
 
-    def __init__(self, vocab: frozenset[str]) -> None:
+    def __init__(
+        self,
+        vocab: frozenset[str],
+        counts: dict[str, tuple[int, int]] | None = None,
+    ) -> None:
         self.vocab = vocab
         self.stems = frozenset(stem(w) for w in vocab)
         self.heads = frozenset(w for w in vocab if len(w) >= 5)
+        # (times a cue, times seen) per word that was a cue at least once, and
+        # the same summed per stem: how reliable a word is as a cue.
+        self.counts = counts or {}
+        stem_counts: dict[str, list[int]] = {}
+        for word, (cue, seen) in self.counts.items():
+            total = stem_counts.setdefault(stem(word), [0, 0])
+            total[0] += cue
+            total[1] += seen
+        self.stem_counts = {k: (v[0], v[1]) for k, v in stem_counts.items()}
+
+    def ratio_features(self, word: str, cat: str) -> list[str]:
+        """Buckets of how often this word (and its stem) was a cue in training."""
+        out = []
+        for name, key, table in (
+            ("r", word, self.counts),
+            ("rs", stem(word), self.stem_counts),
+        ):
+            cue, seen = table.get(key, (0, 0))
+            if not cue:
+                bucket = "none"
+            else:
+                ratio = cue / seen
+                bucket = (
+                    "<.1"
+                    if ratio < 0.1
+                    else "<.25"
+                    if ratio < 0.25
+                    else "<.5"
+                    if ratio < 0.5
+                    else "<.75"
+                    if ratio < 0.75
+                    else "<.9"
+                    if ratio < 0.9
+                    else "hi"
+                )
+                bucket += "|1" if seen == 1 else "|2-4" if seen < 5 else "|5+"
+            out.append(name + "=" + bucket)
+            out.append(name + "|cat=" + bucket + "|" + cat)
+        return out
 
     def head(self, word: str) -> str:
         """The longest known cue word that ends this compound ("" if none)."""
@@ -156,7 +199,9 @@ class CueWords:
         return None
 
 
-def cue_features(s: Sentence, i: int, head: str = "") -> list[str]:
+def cue_features(
+    s: Sentence, i: int, head: str = "", words: CueWords | None = None
+) -> list[str]:
     lower = s.lower
     n = len(lower)
     w = lower[i]
@@ -189,6 +234,8 @@ def cue_features(s: Sentence, i: int, head: str = "") -> list[str]:
     features.append("s4=" + w[-4:])
     if prev1 in lexicon.DETERMINERS:
         features.append("det-1")
+    if words is not None:
+        features += words.ratio_features(w, cat)
     if head:
         features.append("head=" + head)
         features.append("headst=" + stem(head))

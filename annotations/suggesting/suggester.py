@@ -86,6 +86,65 @@ _OPINION_NOUNS = frozenset({"meinung", "ansicht", "auffassung", "überzeugung"})
 _SEIN = frozenset(
     ["bin", "bist", "ist", "sind", "seid", "war", "waren", "warst", "wart"]
 )
+_AUXILIARIES = frozenset(
+    [
+        "hat",
+        "haben",
+        "hatte",
+        "hatten",
+        "ist",
+        "sind",
+        "war",
+        "waren",
+        "wird",
+        "werden",
+        "wurde",
+        "wurden",
+        "muss",
+        "müssen",
+        "musste",
+        "mussten",
+        "soll",
+        "sollen",
+        "sollte",
+        "sollten",
+        "will",
+        "wollen",
+        "wollte",
+        "wollten",
+        "kann",
+        "können",
+        "konnte",
+        "konnten",
+        "dürfte",
+        "würde",
+        "würden",
+        "könnte",
+    ]
+)
+# A noun phrase opened by these is a dative or accusative object, not a subject.
+_OBJECT_DETERMINERS = frozenset(
+    [
+        "dem",
+        "den",
+        "diesem",
+        "diesen",
+        "einem",
+        "einen",
+        "keinem",
+        "keinen",
+        "meinem",
+        "meinen",
+        "seinem",
+        "seinen",
+        "ihrem",
+        "ihren",
+        "unserem",
+        "unseren",
+        "jenem",
+        "jenen",
+    ]
+)
 _NOT_LAUT = frozenset({"sehr", "zu", "so", "ganz", "besonders", "recht", "ziemlich"})
 _CONJUNCTIONS = frozenset({"und", "aber", "doch", "denn", "oder", "sondern"})
 # "als erwartet", "wie erwartet": comparison idioms, not somebody's expectation.
@@ -116,7 +175,10 @@ def model_from_dict(data: dict) -> Model:
     return Model(
         cue_weights=data["cue_weights"],
         cue_threshold=data["cue_threshold"],
-        cue_words=CueWords(frozenset(data["cue_vocab"])),
+        cue_words=CueWords(
+            frozenset(data["cue_vocab"]),
+            {word: (cue, seen) for word, (cue, seen) in data["cue_counts"].items()},
+        ),
         source_weights=data["source_weights"],
         attachments={k: frozenset(v) for k, v in data["attachments"].items()},
         pairs=frozenset(tuple(pair) for pair in data["pairs"]),
@@ -186,14 +248,15 @@ def _analyse_sentence(
     text: str, s: Sentence, model: Model, mentions: bool
 ) -> list[Found]:
     lower = s.lower
-    candidate = model.cue_words.candidate
+    words = model.cue_words
+    candidate = words.candidate
     weights = model.cue_weights
     tagged: dict[int, float] = {}
     for i in range(len(lower)):
         head = candidate(s, i)
         if head is None:
             continue
-        margin = _score(weights, cue_features(s, i, head))
+        margin = _score(weights, cue_features(s, i, head, words))
         if margin > model.cue_threshold:
             tagged[i] = margin
     for i in _grammar_cues(s):
@@ -219,6 +282,7 @@ def _analyse_sentence(
         for i in group
         if s.category[i] in ("verb", "particle_verb", "lassen")
     }
+    kept = []
     for group, cue in events:
         head = group[0]
         margin = max(tagged.get(i, -math.inf) for i in group)
@@ -228,6 +292,10 @@ def _analyse_sentence(
             s, group, cue, source, grammar is not None, verb_clauses
         ):
             continue
+        kept.append([group, cue, source, margin])
+    if not mentions:
+        kept = _merge_noun_into_verb(s, kept)
+    for group, cue, source, margin in kept:
         source_span = None
         source_text = ""
         if source is not None:
@@ -240,11 +308,37 @@ def _analyse_sentence(
                 source_span=source_span,
                 resolved_source=source_span,
                 source_text=source_text,
-                form=_form(s, cue, head),
+                form=_form(s, cue, group[0]),
                 score=round(_sigmoid(a * margin + b), 3),
             )
         )
     return found
+
+
+def _merge_noun_into_verb(s: Sentence, kept: list[list]) -> list[list]:
+    """ "Ihre Botschaft an Russland lautete: ...": a speech noun and a verb of
+    saying in one clause are one attribution (cue of two parts, the source of
+    whichever names one)."""
+    out: list[list] = []
+    for event in kept:
+        group, cue, source, margin = event
+        partner = next(
+            (
+                other
+                for other in out
+                if s.clause[other[0][0]] == s.clause[group[0]]
+                and _is_noun_cue(s, other[0]) != _is_noun_cue(s, group)
+            ),
+            None,
+        )
+        if partner is None:
+            out.append(event)
+            continue
+        partner[0] = sorted(set(partner[0]) | set(group))
+        partner[1] = partner[1] | cue
+        partner[2] = partner[2] if partner[2] is not None else source
+        partner[3] = max(partner[3], margin)
+    return out
 
 
 def _grammar_cues(s: Sentence) -> list[int]:
@@ -334,23 +428,50 @@ def _is_attribution(
     if _is_noun_cue(s, group):
         if source is None and s.clause[group[0]] in verb_clauses:
             return False  # "bestätigte ... mit klaren Worten": the verb's event
-        return source is not None or _has_content(s, cue, reach=3)
+        if _has_content(s, cue, reach=3):
+            return True
+        # Otherwise only with its own holder: "Ihre Botschaft", "die
+        # Forderung der AfD", not "Gespräche zwischen Russland und ...".
+        return source is not None and (by_grammar or _attached(s, group, source))
     if _has_content(s, cue):
         return True
     if source is None:
         return False
     if by_grammar or _has_content(s, cue, comma_clause=True):
         return True
+    pronoun = any(lower[k] in lexicon.PERSONAL_PRONOUNS for k in words)
     lemmas = {
         lemma
         for i in group
         if lower[i] in lexicon.VERB_FORMS
         for lemma in lexicon.VERB_FORMS[lower[i]].lemmas
     }
-    if lemmas & lexicon.NEEDS_CONTENT:
-        # "ich finde", "Sie sehen" yes; "Trump zu überzeugen" no.
-        return any(lower[k] in lexicon.PERSONAL_PRONOUNS for k in words)
+    if not lemmas or lemmas & lexicon.NEEDS_CONTENT:
+        # "ich finde", "wir fordern" yes; "Trump zu überzeugen", "Bedingungen
+        # festzulegen" no.
+        return pronoun
     return True
+
+
+def _attached(s: Sentence, group: list[int], source: tuple[int, int]) -> bool:
+    """Whether the source belongs to the noun's own phrase: a possessive or
+    name before it (adjectives between) or a genitive / "von" after it."""
+    first, last = source
+    head = group[0]
+    if last < head:
+        return all(_is_adjective(s, k) for k in range(last + 1, head))
+    end = group[-1]
+    return (
+        first <= end + 2
+        and end + 1 < len(s.lower)
+        and s.lower[end + 1]
+        in (
+            "des",
+            "der",
+            "von",
+            "vom",
+        )
+    )
 
 
 def _holder_like(s: Sentence, k: int) -> bool:
@@ -472,6 +593,8 @@ def _has_content(
         return True  # "Ich glaube, wir müssen ...": a main clause after the cue
     for j in range(last + 1, min(n, last + reach)):
         word = lower[j]
+        if word in lexicon.W_WORDS and lower[j - 1] == ",":
+            return True  # "fragen, welche Rolle ..."
         if (
             word in lexicon.SUBORDINATORS
             or word == ":"
@@ -491,6 +614,8 @@ def _phrase_start_ok(s: Sentence, first: int) -> bool:
         return True
     if before in _FREE_CLAUSE_OPENERS:
         return True
+    if before in _AUXILIARIES or before in lexicon.REFLEXIVES:
+        return True  # "hat Peskow gesagt", "muss sich Berlin fragen"
     return before in _CONJUNCTIONS and (
         first == 1 or s.lower[first - 2] in _CLAUSE_START
     )
@@ -550,7 +675,11 @@ def _grammar_source(
     j = head - 1
     if j >= 0 and j not in cue and _name_like(s, j):
         first, last = _noun_phrase(s, j, cue)
-        if last == j and _phrase_start_ok(s, first):
+        if (
+            last == j
+            and _phrase_start_ok(s, first)
+            and lower[first] not in _OBJECT_DETERMINERS
+        ):
             return first, last
     if head > 0 and head + 1 < n and head + 1 not in cue:
         k = head + 1

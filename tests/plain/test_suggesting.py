@@ -30,7 +30,7 @@ TRILATERAL = "004_9eb77cd24a090f0a.txt"
 # What a careful reader counts as an attribution in the seeds (cue words as
 # the suggester joins them). Anything else suggested is a false cue.
 SEED_ATTRIBUTIONS = {
-    TRUMP_PUTIN: {"lautete", "bin Meinung", "Erkenntnis"},
+    TRUMP_PUTIN: {"Botschaft lautete", "Meinung", "bin Meinung", "Erkenntnis"},
     TRILATERAL: {
         "bestätigte",
         "ließ durchblicken",
@@ -44,8 +44,9 @@ SEED_ATTRIBUTIONS = {
         "fragen",
     },
 }
-# Measured with the shipped model: 0 false cues on each seed (14 suggestions
-# in all). The bound leaves room for one retraining wobble per article.
+# Measured with the shipped model: 15 suggestions, 0 false cues on the first
+# seed and 1 on the second ("Russland könnte diesem Arrangement zustimmen": a
+# hypothetical, not something said). The bound is that measurement.
 MAX_FALSE_CUES_PER_SEED = 1
 
 
@@ -104,6 +105,14 @@ def test_seed_attributions_are_found_with_their_source(
     assert 0.5 <= suggestion.score <= 1
 
 
+def test_a_speech_noun_and_its_verb_are_one_attribution() -> None:
+    text, _, found = _seed(TRUMP_PUTIN)
+    suggestions = [s for segment in found for s in segment]
+    botschaft = _find(text, suggestions, "Botschaft lautete")
+    assert botschaft.source_text == "Ihre"
+    assert botschaft.form == "indirect"  # a colon, then the demand
+
+
 def test_seed_spans_are_exact_article_offsets() -> None:
     text, _, found = _seed(TRILATERAL)
     peskow = found[2][0]
@@ -125,7 +134,7 @@ def test_seed_spans_are_exact_article_offsets() -> None:
 def test_the_author_s_own_opinion_is_attributed_to_ich() -> None:
     text, _, found = _seed(TRUMP_PUTIN)
     suggestions = [s for segment in found for s in segment]
-    meinung = _find(text, suggestions, "bin Meinung")
+    (meinung,) = [s for s in suggestions if "Meinung" in _cue_text(text, s)]
     assert meinung.source_text == "Ich"
     assert meinung.form == "indirect"
 
