@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotations.segmentation import normalise_text, segment_article
 from annotations.suggesting import FORMS, Suggestion, suggest_article
@@ -356,3 +358,22 @@ def test_command_refuses_a_bad_file(tmp_path: Path) -> None:
         call_command(
             "suggest_attributions", str(tmp_path / "missing.txt"), stdout=StringIO()
         )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list('aäbdeginrstuzAPRS „“”»«":,.;-–?!\n')),
+        max_size=200,
+    )
+)
+def test_any_text_gives_suggestions_inside_their_segments(text: str) -> None:
+    article, segments = _article(text)
+    found = suggest_article(article, segments, mentions=True)
+    assert len(found) == len(segments)
+    for (start, end), suggestions in zip(segments, found, strict=True):
+        for suggestion in suggestions:
+            spans = list(suggestion.cue_spans)
+            if suggestion.source_span is not None:
+                spans.append(suggestion.source_span)
+            assert all(start <= a < b <= end for a, b in spans)
