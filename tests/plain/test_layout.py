@@ -25,6 +25,10 @@ PLAIN = (
     "annotations.export.rows",
     "annotations.export.writers",
     "annotations.export.codebook",
+    "annotations.suggesting",
+    "annotations.suggesting.suggester",
+    "annotations.suggesting.train",
+    "annotations.suggesting.evaluate",
 )
 
 
