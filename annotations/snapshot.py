@@ -19,6 +19,7 @@ normalised rows; the export, the review screen, agreement and the history read i
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,6 +150,21 @@ def with_source_names(values: dict, names: dict[int, str]) -> dict:
     if renamed == attributions:
         return values
     return {**values, "attributions": renamed}
+
+
+def source_key(name: str) -> str:
+    """The identity of a source name whatever its spelling of case, spacing or
+    Unicode form: NFKC, casefolded, runs of whitespace as one space, trimmed.
+    Two attributions name the same source when their canonical names have the
+    same key (segments-mode majority, agreement, the review screen), and a typed
+    name matches a source list entry (name or alias) by it."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def canonical_source(attribution: dict) -> str:
+    """The canonical source of a snapshot attribution (its source list entry's
+    name), or the name as written when it has none."""
+    return attribution.get("source") or attribution.get("source_text") or ""
 
 
 # ---------------------------------------------------------------------------
