@@ -6,12 +6,24 @@ PORT ?= 8000
 WORKBENCH_DEMO_PASSWORD ?= workbench-demo
 export WORKBENCH_DEMO_PASSWORD
 LOCAL_ENV := DEBUG=1 PORT=$(PORT)
+ENV_FILE ?= .env
 
 .PHONY: install run test fuzz lint browser bench loadtest clean
 
 # Idempotent: the venv is made once with a Python >= 3.12 found on PATH, and the
-# project is reinstalled only when pyproject.toml changed.
-install: $(VENV)/.installed
+# project is reinstalled only when pyproject.toml changed; .env is written once.
+install: $(VENV)/.installed $(ENV_FILE)
+
+# The local settings file (git-ignored): DEBUG on and a generated SECRET_KEY, so
+# `python manage.py ...` works as the README prints it. Written only when missing,
+# never overwritten; variables set in the environment win over it.
+$(ENV_FILE): | $(VENV)/.installed
+	@umask 077; key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') && \
+	printf '%s\n' \
+		'# Local settings written by `make install` (git-ignored). Not for production.' \
+		'# Variables set in the environment win over these.' \
+		'DEBUG=1' "SECRET_KEY=$$key" > $@.partial && mv $@.partial $@
+	@echo "Wrote $@ (DEBUG=1 and a generated SECRET_KEY) for local runs"
 
 $(VENV)/.installed: pyproject.toml
 	@if [ ! -x $(PY) ]; then \

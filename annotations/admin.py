@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,11 +21,13 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import services
 from .export.queries import ExportOptions
 from .forms import ImportArticlesForm, SourceAdminForm
+from .jobs import start_import
 from .models import (
     Annotation,
     Article,
     Assignment,
     Dimension,
+    ImportJob,
     Label,
     LabelScheme,
     Membership,
@@ -35,7 +38,6 @@ from .models import (
     StanceTarget,
 )
 from .permissions import editable_scheme_ids, has_role, managed_project_ids
-from .services import import_file
 from .snapshot import values_changes, values_summary
 from .views.export import export_response
 
@@ -680,6 +682,8 @@ class ArticleAdmin(RecountsProgress, ProjectScopedAdmin, admin.ModelAdmin):
         ]
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
+        """The upload: the files are stored and their import queued as a job; the
+        answer is at once a redirect to the job's page, which shows its progress."""
         if not self.has_add_permission(request):
             return redirect("admin:annotations_article_changelist")
         form = ImportArticlesForm(
@@ -689,47 +693,118 @@ class ArticleAdmin(RecountsProgress, ProjectScopedAdmin, admin.ModelAdmin):
             projects=Project.objects.filter(pk__in=managed_ids(request)),
         )
         if request.method == "POST" and form.is_valid():
-            project = form.cleaned_data["project"]
-            limit = settings.IMPORT_MAX_FILE_BYTES
-            for upload in form.cleaned_data["files"]:
-                if upload.size > limit:
-                    # Refused before read(): an oversized upload never enters memory.
-                    self.message_user(
-                        request,
-                        f"{upload.name}: the file has {upload.size:,} bytes; "
-                        f"the limit is {limit:,}",
-                        messages.ERROR,
-                    )
-                    continue
-                result = import_file(
-                    project=project,
-                    name=upload.name,
-                    data=upload.read(),
-                    user=request.user,
-                )
-                if not result.ok:
-                    self.message_user(request, result.error, messages.ERROR)
-                elif result.articles == 0:
-                    self.message_user(
-                        request,
-                        f"{upload.name}: already imported, skipped",
-                        messages.WARNING,
-                    )
-                else:
-                    self.message_user(
-                        request,
-                        f"{upload.name}: imported {result.articles} article(s), "
-                        f"{result.segments} segments",
-                        messages.SUCCESS,
-                    )
-            return redirect("admin:annotations_article_changelist")
+            uploads = form.cleaned_data["files"]
+            job = start_import(
+                project=form.cleaned_data["project"],
+                user=request.user,
+                uploads=uploads,
+            )
+            # Names as uploaded, first (the admin used to capitalise them).
+            names = ", ".join(upload.name for upload in uploads)
+            self.message_user(
+                request,
+                f"{names}: import #{job.pk} started; this page shows how it goes.",
+                messages.INFO,
+            )
+            return redirect("admin:annotations_importjob_change", job.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "form": form,
             "title": "Import articles",
+            "max_upload_bytes": settings.IMPORT_MAX_UPLOAD_BYTES,
         }
         return render(request, "admin/annotations/article/import.html", context)
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    """Import jobs: the list, and each job's page with its progress (polled by
+    htmx while the job runs) and every file's outcome. Read-only: jobs are made
+    by the upload and run by workers; a finished job may be deleted (its
+    articles stay)."""
+
+    list_display = [
+        "__str__",
+        "project",
+        "created_by",
+        "created_at",
+        "state",
+        "file_count",
+        "percent_done",
+    ]
+    list_select_related = ["project", "created_by"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter), "state"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(file_total=Count("files"))
+
+    @admin.display(description="files", ordering="file_total")
+    def file_count(self, job: ImportJob) -> int:
+        return job.file_total
+
+    @admin.display(description="progress")
+    def percent_done(self, job: ImportJob) -> str:
+        return f"{job.percent} %"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and not obj.is_finished:
+            return False  # a worker is (or will be) running it
+        return super().has_delete_permission(request, obj)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="annotations_importjob_progress",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url="", extra_context=None
+    ) -> HttpResponse:
+        return self._job_page(request, object_id, partial=False)
+
+    def progress_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return self._job_page(request, str(object_id), partial=True)
+
+    def _job_page(
+        self, request: HttpRequest, object_id: str, *, partial: bool
+    ) -> HttpResponse:
+        """The job, its files and its progress: 2 queries besides the scoping."""
+        job = (
+            self.get_queryset(request).for_page().filter(pk=object_id).first()
+            if object_id.isdigit()
+            else None
+        )
+        if job is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        template = "admin/annotations/importjob/job.html"
+        context = {
+            "job": job,
+            "files": job.files.all(),
+            "articles_url": reverse("admin:annotations_article_changelist")
+            + f"?project__id__exact={job.project_id}",
+        }
+        if partial:
+            return render(request, f"{template}#progress", context)
+        context |= {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(job),
+        }
+        return render(request, template, context)
 
 
 @admin.register(Segment)

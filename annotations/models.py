@@ -7,6 +7,8 @@ what they cost; writes that span models live in ``services.py``.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from django.conf import settings
 from django.db import models
 from django.db.models import (
@@ -957,3 +959,138 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article} → {self.annotator}"
+
+
+# ---------------------------------------------------------------------------
+# Import jobs
+# ---------------------------------------------------------------------------
+
+
+def import_upload_path(instance: ImportJobFile, filename: str) -> str:
+    """Where an uploaded file waits for its job (under MEDIA_ROOT); the name as
+    uploaded stays in ``ImportJobFile.name``."""
+    return f"imports/{instance.job_id}/{instance.position}{PurePath(filename).suffix}"
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def unfinished(self) -> ImportJobQuerySet:
+        """Jobs waiting for a worker or running (or whose worker died)."""
+        return self.filter(state__in=[ImportJob.State.QUEUED, ImportJob.State.RUNNING])
+
+    def for_page(self) -> ImportJobQuerySet:
+        """A job with its project, creator and files, for the job page: 2 queries."""
+        files = ImportJobFile.objects.order_by("position")
+        return self.select_related("project", "created_by").prefetch_related(
+            Prefetch("files", queryset=files)
+        )
+
+
+class ImportJob(models.Model):
+    """One upload of files to import, run in the background by ``manage.py worker``.
+
+    Each file lands whole or not at all, in its own transaction, which also
+    records the file's outcome (``ImportJobFile``): a run that is interrupted
+    (a worker restarted, the database went away) and started again goes on with
+    the files not yet done. ``attempt`` counts the runs; a run is tied to its
+    attempt, so a run that was given up on (and started again) cannot carry on.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    attempt = models.PositiveSmallIntegerField(
+        default=1, help_text="Runs started so far (a run whose worker died counts)."
+    )
+    task_id = models.CharField(
+        max_length=64, blank=True, help_text="The django.tasks result of this run."
+    )
+    bytes_total = models.PositiveBigIntegerField(default=0)
+    bytes_done = models.PositiveBigIntegerField(
+        default=0, help_text="Bytes of the files read so far, for the progress bar."
+    )
+    step = models.CharField(
+        max_length=300, blank=True, help_text="What the job is doing, in words."
+    )
+    message = models.TextField(blank=True, help_text="Why the job failed, in words.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["state"])]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} into {self.project}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:annotations_importjob_change", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        if not self.bytes_total:
+            return 0
+        return min(99, self.bytes_done * 100 // self.bytes_total)
+
+
+class ImportJobFile(models.Model):
+    """One file of an import job and what became of it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        IMPORTED = "imported", "Imported"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Not imported"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=500, help_text="The file's name as uploaded.")
+    upload = models.FileField(
+        upload_to=import_upload_path,
+        max_length=500,
+        blank=True,
+        help_text="The uploaded file, removed when its job has finished.",
+    )
+    size = models.PositiveBigIntegerField(default=0)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING
+    )
+    articles = models.PositiveIntegerField(default=0)
+    segments = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "position"], name="import_file_position_unique_in_job"
+            )
+        ]
+        ordering = ["job", "position"]
+
+    def __str__(self) -> str:
+        return self.name

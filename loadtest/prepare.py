@@ -49,10 +49,10 @@ def seed(*, users: int, articles: int, out: Path) -> None:
     import django
 
     django.setup()
+    from annotations.default_scheme import SEED_STANCE_TARGETS
     from django.contrib.auth import get_user_model
 
     from annotations import benchmark, services
-    from annotations.default_scheme import SEED_STANCE_TARGETS
     from annotations.models import (
         ANNOTATABLE_KINDS,
         Assignment,

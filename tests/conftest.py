@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck
@@ -47,6 +48,22 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def _media_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_at_once(settings, _media_root) -> None:
+    """Jobs run inside the request that queues them (django.tasks' immediate
+    backend), and uploads are stored in a temporary MEDIA_ROOT. The tests of the
+    worker (tests/services/test_import_jobs.py) switch to the database backend."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
+    settings.MEDIA_ROOT = _media_root
 
 
 @pytest.fixture(autouse=True)

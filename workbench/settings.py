@@ -4,6 +4,14 @@ Every variable is read here and nowhere else; a bad value raises
 ``ImproperlyConfigured`` naming the variable. The defaults are safe for production
 (``DEBUG`` off, secure cookies, HSTS, SSL redirect); ``make run`` and ``make test``
 switch ``DEBUG`` on for local work. See the README's "Settings" table.
+
+Variables come from the environment and, below it, from a local ``.env`` file
+(``make install`` writes one with ``DEBUG=1`` and a generated ``SECRET_KEY`` when
+there is none, so ``python manage.py ...`` works as the README prints it). A
+variable set in the environment wins over the file. The file is read into a dict,
+not into ``os.environ``: reading settings changes nothing else in the process.
+``WORKBENCH_ENV_FILE`` names another file; set it empty to read none (a
+deployment, or the settings tests that start Django with a clean environment).
 """
 
 import os
@@ -12,15 +20,30 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from dotenv import dotenv_values
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _read_env() -> dict[str, str]:
+    """The environment over the ``.env`` file (when there is one)."""
+    name = os.environ.get("WORKBENCH_ENV_FILE")
+    path = BASE_DIR / ".env" if name is None else (Path(name) if name else None)
+    from_file = {}
+    if path is not None and path.is_file():
+        values = dotenv_values(path)
+        from_file = {key: value for key, value in values.items() if value is not None}
+    return {**from_file, **os.environ}
+
+
+_ENV = _read_env()
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
 def env_bool(name: str, *, default: bool) -> bool:
-    raw = os.environ.get(name)
+    raw = _ENV.get(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -34,7 +57,7 @@ def env_bool(name: str, *, default: bool) -> bool:
 
 
 def env_int(name: str, *, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
+    raw = _ENV.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -49,7 +72,7 @@ def env_int(name: str, *, default: int, minimum: int = 0) -> int:
 
 
 def env_list(name: str, *, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
+    raw = _ENV.get(name)
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -57,7 +80,7 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG", default=False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = _ENV.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -88,6 +111,9 @@ INSTALLED_APPS = [
     "django_tables2",
     "simple_history",
     "axes",
+    # django.tasks' database backend: jobs (imports) are rows that `manage.py
+    # worker` processes run, on SQLite and PostgreSQL alike.
+    "django_tasks_db",
     "annotations",
     "annotations.bench",  # the benchmark commands (no models)
 ]
@@ -95,6 +121,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and auth (which read the database): an unreachable database
+    # answers 503 with Retry-After, one log line, no traceback.
+    "workbench.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,7 +167,7 @@ _SQLITE_DEFAULT = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
     DATABASES = {
         "default": dj_database_url.parse(
-            os.environ.get("DATABASE_URL") or _SQLITE_DEFAULT,
+            _ENV.get("DATABASE_URL") or _SQLITE_DEFAULT,
             conn_max_age=env_int("DB_CONN_MAX_AGE", default=60),
             conn_health_checks=True,
         )
@@ -184,7 +213,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en"
-TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Berlin")
+TIME_ZONE = _ENV.get("TIME_ZONE", "Europe/Berlin")
 USE_I18N = True
 USE_TZ = True
 
@@ -244,24 +273,43 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
-# Import limits (documented in the README).
-IMPORT_MAX_FILE_BYTES = env_int(
-    "IMPORT_MAX_FILE_BYTES", default=5 * 1024 * 1024, minimum=1
+# Import limits (documented in the README). Files are streamed, so there is no
+# limit per file on the command line; the web upload has a large one.
+IMPORT_MAX_UPLOAD_BYTES = env_int(
+    "IMPORT_MAX_UPLOAD_BYTES", default=2 * 1024**3, minimum=1
 )
 IMPORT_MAX_ARTICLE_CHARS = env_int(
     "IMPORT_MAX_ARTICLE_CHARS", default=2_000_000, minimum=1
 )
+# A job whose worker died (restart, crash, lost database connection) is run again
+# this many times in all, then reported as failed.
+IMPORT_JOB_MAX_ATTEMPTS = env_int("IMPORT_JOB_MAX_ATTEMPTS", default=3, minimum=1)
 
-DEMO_PASSWORD = os.environ.get("WORKBENCH_DEMO_PASSWORD", "workbench-demo")
+# Background jobs: Django's tasks framework with django-tasks-db's database
+# backend (a table in the workbench's own database; `manage.py worker` runs them).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+# Uploaded import files wait here for a worker (never served over HTTP). Workers on
+# other machines need the same folder (a shared mount) or another storage backend.
+MEDIA_ROOT = Path(_ENV.get("MEDIA_ROOT") or BASE_DIR / "media")
+
+DEMO_PASSWORD = _ENV.get("WORKBENCH_DEMO_PASSWORD", "workbench-demo")
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
-DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_FILE_BYTES + 1024 * 1024
+# The request body besides uploaded files (forms, JSON saves); uploads over
+# FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) are streamed to temporary files on disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": _ENV.get("LOG_LEVEL", "INFO")},
     # django-axes announces itself at every start; only its warnings matter.
     "loggers": {"axes": {"level": "WARNING"}},
 }

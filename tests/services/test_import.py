@@ -172,20 +172,19 @@ def test_a_bad_row_refuses_the_whole_file_even_after_good_rows(project):
     assert counts() == (0, 0)
 
 
-def test_file_over_the_size_limit_is_refused_before_it_is_read(
-    project, settings, tmp_path
-):
-    settings.IMPORT_MAX_FILE_BYTES = 100
+def test_files_have_no_size_limit_outside_the_web_upload(project, settings, tmp_path):
+    """Files are streamed: the command line and the service import a file of any
+    size; only the web upload has a (large) limit."""
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100
     path = tmp_path / "big.txt"
     path.write_text("Titel\n\n" + "Ein Satz. " * 20)
     result = services.import_path(project=project, path=path)
-    assert "the limit is 100" in result.error
-    assert counts() == (0, 0)
-    upload = services.import_file(
-        project=project, name="big.txt", data=path.read_bytes()
-    )
-    assert "the limit is 100" in upload.error
-    assert counts() == (0, 0)
+    assert result.ok, result.error
+    assert counts() == (1, 21)
+    rows = jsonl(*({"title": f"T{n}", "text": "Ein Satz."} for n in range(40)))
+    assert len(rows) > 100
+    assert services.import_file(project=project, name="rows.jsonl", data=rows).ok
+    assert counts()[0] == 41
 
 
 def test_article_over_the_character_limit_is_refused(project, settings):
@@ -200,18 +199,23 @@ def test_article_over_the_character_limit_is_refused(project, settings):
 def test_a_database_failure_mid_file_leaves_no_article_and_no_segment(
     project, monkeypatch
 ):
-    """The file is one transaction: articles inserted before the failure roll back."""
+    """The file is one transaction: batches stored before the failure roll back."""
+    monkeypatch.setattr(services, "IMPORT_BATCH_ARTICLES", 2)
+    insert_rows = services._insert_rows
+    calls = []
 
-    def fail(*args, **kwargs):
-        raise IntegrityError("simulated failure while writing segments")
+    def fail_on_the_second_batch(model, fields, rows):
+        calls.append(model)
+        if len(calls) == 2:
+            raise IntegrityError("simulated failure while writing segments")
+        insert_rows(model, fields, rows)
 
-    monkeypatch.setattr(Segment.objects, "bulk_create", fail)
-    data = jsonl(
-        {"title": "Eins", "text": "Ein Satz."}, {"title": "Zwei", "text": "Ein Satz."}
-    )
-    result = services.import_file(project=project, name="two.jsonl", data=data)
+    monkeypatch.setattr(services, "_insert_rows", fail_on_the_second_batch)
+    data = jsonl(*({"title": f"T{n}", "text": "Ein Satz."} for n in range(4)))
+    result = services.import_file(project=project, name="four.jsonl", data=data)
     assert not result.ok
-    assert "two.jsonl" in result.error
+    assert "four.jsonl" in result.error
+    assert len(calls) == 2  # the first batch was stored before the failure
     assert counts() == (0, 0)
 
 
@@ -342,12 +346,20 @@ def test_command_with_a_missing_path_or_project_says_so(project, tmp_path):
     assert counts() == (0, 0)
 
 
-def test_command_reports_a_file_over_the_limit(project, tmp_path, settings):
-    settings.IMPORT_MAX_FILE_BYTES = 64
-    (tmp_path / "big.txt").write_text("Titel\n\n" + "Ein Satz. " * 30)
-    status, _, err = run_import(str(tmp_path / "big.txt"), "--project", project.slug)
+def test_command_imports_a_hostile_file_as_a_message_without_a_traceback(
+    project, tmp_path
+):
+    (tmp_path / "deep.jsonl").write_text(
+        json.dumps({"title": "Gut", "text": "Ein Satz."})
+        + "\n"
+        + "[" * 100_000
+        + "]" * 100_000
+        + "\n"
+    )
+    status, out, err = run_import(str(tmp_path), "--project", project.slug)
     assert status == 1
-    assert "the limit is 64" in err
+    assert "deep.jsonl line 2: the JSON is nested deeper than 8 levels" in err
+    assert "Traceback" not in out + err
     assert counts() == (0, 0)
 
 
@@ -360,6 +372,17 @@ def upload(name: str, data: bytes) -> io.BytesIO:
     return handle
 
 
+def shown(response) -> list[str]:
+    """What a user is told after an upload: the messages, the form's errors and
+    the job page's outcome of every file."""
+    told = [str(message) for message in response.context["messages"]]
+    if "form" in response.context:
+        told.append(str(response.context["form"].errors))
+    if "files" in response.context:
+        told += [file.message for file in response.context["files"]]
+    return told
+
+
 @pytest.mark.parametrize(("name", "data", "message"), BAD_FILES)
 def test_admin_upload_refuses_bad_file_with_a_message(
     admin_client, project, name, data, message
@@ -370,11 +393,9 @@ def test_admin_upload_refuses_bad_file_with_a_message(
         follow=True,
     )
     assert response.status_code == 200
-    shown = [str(m) for m in response.context["messages"]]
-    if not data:
-        # Django's FileField refuses an empty upload itself: the form is shown again.
-        shown.append(str(response.context["form"].errors))
-    assert any(message in m for m in shown), shown
+    told = shown(response)
+    # An empty upload is refused by Django's FileField: the form is shown again.
+    assert any(message in m for m in told), told
     assert counts() == (0, 0)
 
 
@@ -389,7 +410,7 @@ def test_admin_upload_reports_duplicates(admin_client, project):
         {"project": project.pk, "files": [upload("a.txt", GOOD_TEXT.encode())]},
         follow=True,
     )
-    assert any("already imported" in str(m) for m in response.context["messages"])
+    assert "a.txt: already imported, skipped" in shown(response)
     assert counts() == before
 
 
@@ -409,11 +430,11 @@ def test_admin_upload_over_the_limit_is_refused_without_reading_it(
 ):
     from django.core.files.uploadedfile import InMemoryUploadedFile
 
-    settings.IMPORT_MAX_FILE_BYTES = 100
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100
     read = InMemoryUploadedFile.read  # a property returning the file's read
 
     def read_small_only(self):
-        assert self.size <= 100, "an oversized upload was read into memory"
+        assert self.size <= 100, "an oversized upload was read"
         return read.fget(self)
 
     monkeypatch.setattr(InMemoryUploadedFile, "read", property(read_small_only))
@@ -424,7 +445,19 @@ def test_admin_upload_over_the_limit_is_refused_without_reading_it(
         {"project": project.pk, "files": [big, small]},
         follow=True,
     )
-    shown = [str(m) for m in response.context["messages"]]
-    assert any("big.txt" in m and "the limit is 100" in m for m in shown), shown
-    assert any("small.txt: imported 1 article" in m for m in shown), shown
+    told = shown(response)
+    assert any("big.txt" in m and "the limit is 100" in m for m in told), told
+    assert any("small.txt: imported 1 article" in m for m in told), told
     assert Article.objects.get().source_file == "small.txt"
+
+
+def test_admin_messages_keep_file_names_as_uploaded(admin_client, project):
+    response = admin_client.post(
+        reverse("admin:annotations_article_import"),
+        {"project": project.pk, "files": [upload("binary.txt", PNG)]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "binary.txt: import #" in html
+    assert "binary.txt: this is a binary file" in html
+    assert "Binary.txt" not in html

@@ -1,7 +1,9 @@
 """Production settings: secure by default, each protection switchable, loud when bad.
 
 Settings are read once at import, so every case runs Django in a subprocess with a
-clean environment (only PATH and HOME), exactly as a deployment would start it.
+clean environment (only PATH and HOME), exactly as a deployment would start it: no
+local ``.env`` file either (``WORKBENCH_ENV_FILE`` empty), except in the tests of
+that file.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def run_python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProc
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
         "DJANGO_SETTINGS_MODULE": "workbench.settings",
+        "WORKBENCH_ENV_FILE": "",
         **env,
     }
     return subprocess.run(
@@ -126,7 +129,7 @@ def test_debug_is_off_when_the_variable_is_missing():
         ("SECURE_HSTS_SECONDS", "-1"),
         ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto"),
         ("AXES_FAILURE_LIMIT", "0"),
-        ("IMPORT_MAX_FILE_BYTES", "5MB"),
+        ("IMPORT_MAX_UPLOAD_BYTES", "5MB"),
     ],
 )
 def test_a_bad_value_stops_the_start_and_names_the_variable(variable, value):

@@ -42,7 +42,7 @@ class Command(BaseCommand):
         show_bar = not quiet and sys.stderr.isatty() and len(files) > 1
         articles = segments = duplicates = failed = 0
         for path in tqdm(files, unit="file", disable=not show_bar, file=sys.stderr):
-            result = import_path(project=target, path=path)
+            result = import_path(project=target, path=path, collect_ids=False)
             articles += result.articles
             segments += result.segments
             duplicates += result.duplicates

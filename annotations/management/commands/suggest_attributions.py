@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 drafts = parse_file(
                     path.read_bytes(),
                     name=str(path),
-                    max_bytes=settings.IMPORT_MAX_FILE_BYTES,
+                    max_bytes=settings.IMPORT_MAX_UPLOAD_BYTES,
                     max_chars=settings.IMPORT_MAX_ARTICLE_CHARS,
                     language=language,
                 )
