@@ -44,7 +44,11 @@ run: install
 	@echo "  Claim & Stance Workbench on http://127.0.0.1:$(PORT)/"
 	@echo "  Demo accounts: admin (superuser), annotator1, annotator2, reviewer"
 	@echo "  Password: $(WORKBENCH_DEMO_PASSWORD)   (set WORKBENCH_DEMO_PASSWORD to change it)"
+	@echo "  Background jobs (imports uploaded in the admin): a worker runs beside the"
+	@echo "  server (manage.py worker); it stops with the server (Ctrl-C)."
 	@echo ""
+	@$(LOCAL_ENV) $(PY) manage.py worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(LOCAL_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Debian's Chromium for the browser tests; installed when missing (needs root).
