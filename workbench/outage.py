@@ -13,7 +13,8 @@ the database. It
   persistent connection, or the connect itself; no extra query when the
   connection is fine, since the health check is then not repeated), and answers
   503 at once when the database cannot be reached, so no session or user is loaded;
-- turns a connection lost while the view runs (``OperationalError`` or
+- loads the session's user before the other view middleware do, and turns a
+  connection lost then or while the view runs (``OperationalError`` or
   ``InterfaceError``) into the same 503;
 - answers JSON ``{"status": "unavailable", "message": ...}`` to a request that
   accepts JSON (the annotate screen's saves keep their labels and retry), a plain
@@ -23,8 +24,9 @@ the database. It
 - logs one line per failed request (logger ``workbench.outage``) and marks the
   response as logged, so Django's request logger adds no second line.
 
-A lost connection inside a middleware after this one (a session saved as the
-database goes away) is not caught here; it is a narrow window, not a restart.
+A connection lost inside another middleware's own request or response step (a
+session saved just as the database goes away) is not caught here; it is a narrow
+window, not a restart.
 """
 
 from __future__ import annotations
@@ -56,6 +58,18 @@ class DatabaseOutageMiddleware:
         except UNAVAILABLE as error:
             return unavailable(request, error)
         return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, *args) -> HttpResponse | None:
+        """Load the session's user here, first of the view middleware (the
+        login-required check loads it next anyway, so this costs no query): a
+        database lost after the check above is a 503 here, not a 500 there."""
+        user = getattr(request, "user", None)
+        if user is not None:
+            try:
+                user.is_authenticated  # noqa: B018 (evaluates the lazy user)
+            except UNAVAILABLE as error:
+                return unavailable(request, error)
+        return None
 
     def process_exception(
         self, request: HttpRequest, exception: Exception
