@@ -37,6 +37,7 @@ from annotations.models import (
     Article,
     Assignment,
     Dimension,
+    ImportJob,
     Label,
     LabelScheme,
     Membership,
@@ -145,6 +146,11 @@ def build_world(marker: str = "") -> World:
         ),
     }
     Assignment.objects.create(article=articles["own"], annotator=annotator2)
+    for project in (own, other):  # an import job each, its file named like the project
+        job = ImportJob.objects.create(project=project, state=ImportJob.State.DONE)
+        job.files.create(
+            position=0, name=f"{project.name}.jsonl", state="imported", articles=1
+        )
     sources = {
         "own": Source.objects.get(project=own, name__startswith="ZZA1-SOURCE"),
         "other": Source.objects.get(
@@ -293,6 +299,7 @@ def _admin_object(app: str, model: str, world: World, side: str):
             world.secret_annotation if side == "own" else world.annotation["other"]
         ).pk,
         ("annotations", "assignment"): world.assignment[side].pk,
+        ("annotations", "importjob"): ImportJob.objects.get(project=project).pk,
         ("auth", "user"): (
             world.annotator2 if side == "own" else world.users["outsider"]
         ).pk,
@@ -300,6 +307,9 @@ def _admin_object(app: str, model: str, world: World, side: str):
     }
     if app == "axes":
         return 1  # no attempts recorded: the admin answers "does not exist"
+    if app == "django_tasks_database":
+        # No task queued: "does not exist" (the task admin is the superusers').
+        return "00000000-0000-0000-0000-000000000000"
     if (app, model) not in objects:
         raise AssertionError(f"add an admin filler for {app}.{model}")
     return objects[(app, model)]
