@@ -17,8 +17,8 @@ install: $(VENV)/.installed $(ENV_FILE)
 # The local settings file (git-ignored): DEBUG on and a generated SECRET_KEY, so
 # `python manage.py ...` works as the README prints it. Written only when missing,
 # never overwritten; variables set in the environment win over it.
-$(ENV_FILE): | $(VENV)/.installed
-	@umask 077; key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') && \
+$(ENV_FILE):
+	@umask 077; key=$$(head -c 48 /dev/urandom | base64 -w0 | tr '+/' '-_') && \
 	printf '%s\n' \
 		'# Local settings written by `make install` (git-ignored). Not for production.' \
 		'# Variables set in the environment win over these.' \

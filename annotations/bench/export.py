@@ -111,10 +111,7 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 def measured_export_command(project: Project, fmt: str, output: str) -> list[str]:
     """The child's command line: ``export_annotations`` under the VmHWM report."""
     return [
-        sys.executable,
-        "-c",
-        _MEASURED_CHILD,
-        str(Path(settings.BASE_DIR) / "manage.py"),
+        *measured_command(),
         "export_annotations",
         "--project",
         project.slug,
@@ -137,30 +134,8 @@ def command_peak_rss_mb(project: Project, fmt: str, output: str) -> float | None
     transaction, as in the tests; an in-memory SQLite database) or without Linux's
     /proc.
     """
-    database = connection.settings_dict
-    if connection.in_atomic_block or not Path("/proc/self/status").exists():
-        return None
-    if connection.vendor == "sqlite":
-        if connection.is_in_memory_db():
-            return None
-        url = f"sqlite:///{database['NAME']}"
-    elif connection.vendor == "postgresql":
-        auth = quote(database["USER"] or "", safe="")
-        if database["PASSWORD"]:
-            auth += ":" + quote(database["PASSWORD"], safe="")
-        # A socket directory as host is percent-encoded (dj-database-url's form);
-        # connection options such as sslmode go into the query string.
-        host = quote(database["HOST"] or "localhost", safe="")
-        url = f"postgres://{auth}@{host}:{database['PORT'] or 5432}/"
-        url += quote(database["NAME"], safe="")
-        options = {
-            key: value
-            for key, value in (database.get("OPTIONS") or {}).items()
-            if isinstance(value, str | int) and not isinstance(value, bool)
-        }
-        if options:
-            url += "?" + urlencode(options)
-    else:
+    url = child_database_url()
+    if url is None:
         return None
     finished = subprocess.run(
         measured_export_command(project, fmt, output),
@@ -172,14 +147,61 @@ def command_peak_rss_mb(project: Project, fmt: str, output: str) -> float | None
     )
     if finished.returncode != 0:
         raise CommandError(f"export_annotations failed: {finished.stderr.strip()}")
+    return reported_peak_mb(finished.stderr, "export_annotations")
+
+
+def measured_command(*args: str) -> list[str]:
+    """``manage.py ARGS`` in a child that reports its own peak resident set."""
+    return [
+        sys.executable,
+        "-c",
+        _MEASURED_CHILD,
+        str(Path(settings.BASE_DIR) / "manage.py"),
+        *args,
+    ]
+
+
+def reported_peak_mb(stderr: str, what: str) -> float:
     peaks = [
         int(line.split()[1])
-        for line in finished.stderr.splitlines()
+        for line in stderr.splitlines()
         if line.startswith("VmHWM-kB ")
     ]
     if not peaks:
-        raise CommandError("the export process did not report its peak memory")
+        raise CommandError(f"the {what} process did not report its peak memory")
     return round(peaks[-1] / 1024, 1)
+
+
+def child_database_url() -> str | None:
+    """The configured database as a ``DATABASE_URL`` for a child process, or None
+    where a child cannot see this process's data (inside an uncommitted
+    transaction, as in the tests; an in-memory SQLite database) or without
+    Linux's /proc (the children report their memory from it)."""
+    database = connection.settings_dict
+    if connection.in_atomic_block or not Path("/proc/self/status").exists():
+        return None
+    if connection.vendor == "sqlite":
+        if connection.is_in_memory_db():
+            return None
+        return f"sqlite:///{database['NAME']}"
+    if connection.vendor != "postgresql":
+        return None
+    auth = quote(database["USER"] or "", safe="")
+    if database["PASSWORD"]:
+        auth += ":" + quote(database["PASSWORD"], safe="")
+    # A socket directory as host is percent-encoded (dj-database-url's form);
+    # connection options such as sslmode go into the query string.
+    host = quote(database["HOST"] or "localhost", safe="")
+    url = f"postgres://{auth}@{host}:{database['PORT'] or 5432}/"
+    url += quote(database["NAME"], safe="")
+    options = {
+        key: value
+        for key, value in (database.get("OPTIONS") or {}).items()
+        if isinstance(value, str | int) and not isinstance(value, bool)
+    }
+    if options:
+        url += "?" + urlencode(options)
+    return url
 
 
 def _run(

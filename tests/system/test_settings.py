@@ -210,7 +210,9 @@ def test_plain_http_is_redirected_to_https_when_the_redirect_is_on(client, setti
     assert response["Location"].startswith("https://")
 
 
-def test_behind_a_tls_proxy_the_forwarded_proto_counts_as_https(client, settings):
+def test_behind_a_tls_proxy_the_forwarded_proto_counts_as_https(client, settings, db):
+    # (db: every request that gets past the HTTPS redirect checks the database
+    # first, workbench/outage.py)
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 31_536_000
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -234,3 +236,70 @@ def test_secure_cookie_settings_reach_the_cookies(client, settings, annotator):
     assert response.cookies["sessionid"]["secure"] is True
     assert response.cookies["sessionid"]["httponly"] is True
     assert response.cookies["csrftoken"]["secure"] is True
+
+
+# The local .env file (make install writes it; the settings read it).
+
+
+def write_env_file_with_make(path: Path) -> str:
+    """The file exactly as `make install` writes it (the Makefile's own rule)."""
+    done = subprocess.run(
+        ["make", "-s", f"ENV_FILE={path}", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return path.read_text()
+
+
+def test_make_install_writes_a_private_env_file_once(tmp_path):
+    path = tmp_path / ".env"
+    content = write_env_file_with_make(path)
+    assert "DEBUG=1" in content.splitlines()
+    [key] = [
+        line[11:] for line in content.splitlines() if line.startswith("SECRET_KEY=")
+    ]
+    assert len(key) >= 50
+    assert len(set(key)) > 20  # random, not a constant
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.write_text(content + "PORT=8123\n")
+    write_env_file_with_make(path)  # a second install leaves it alone
+    assert path.read_text() == content + "PORT=8123\n"
+    assert write_env_file_with_make(tmp_path / "other.env") != content  # a new key
+
+
+def test_settings_read_the_env_file_and_the_environment_wins(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text(f"DEBUG=1\nSECRET_KEY={SECRET}\nPORT=8123\n")
+    from_file = settings_under({"WORKBENCH_ENV_FILE": str(path)})
+    assert (from_file["DEBUG"], from_file["SECRET_KEY"]) == (True, SECRET)
+    assert from_file["PORT"] == 8123
+    overridden = settings_under(
+        {"WORKBENCH_ENV_FILE": str(path), "PORT": "9000", "DEBUG": "0"}
+    )
+    assert (overridden["PORT"], overridden["DEBUG"]) == (9000, False)
+    # Without a file (or with WORKBENCH_ENV_FILE empty) nothing is read.
+    missing = run_python(["manage.py", "check"], {"WORKBENCH_ENV_FILE": "/no/.env"})
+    assert "SECRET_KEY must be set when DEBUG is off" in missing.stderr
+
+
+def test_a_bad_value_in_the_env_file_names_the_variable(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text(f"DEBUG=1\nSECRET_KEY={SECRET}\nPORT=eighty\n")
+    done = run_python(["manage.py", "check"], {"WORKBENCH_ENV_FILE": str(path)})
+    assert done.returncode != 0
+    assert "PORT must be a whole number; got 'eighty'" in done.stderr
+
+
+def test_the_deploy_check_still_refuses_the_env_files_debug(tmp_path):
+    path = tmp_path / ".env"
+    write_env_file_with_make(path)
+    done = run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        {"WORKBENCH_ENV_FILE": str(path), "ALLOWED_HOSTS": "wb.example.org"},
+    )
+    assert done.returncode != 0
+    assert "security.W018" in done.stderr  # DEBUG in deployment
