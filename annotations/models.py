@@ -1048,6 +1048,13 @@ class ImportJob(models.Model):
         return self.state in (self.State.DONE, self.State.FAILED)
 
     @property
+    def seconds_taken(self) -> int | None:
+        """From the first start to the end; None while it runs."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds())
+
+    @property
     def percent(self) -> int:
         if self.is_finished:
             return 100

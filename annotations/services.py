@@ -571,7 +571,12 @@ def collect_import_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def import_path(
-    *, project: Project, path: Path, user=None, collect_ids: bool = True
+    *,
+    project: Project,
+    path: Path,
+    user=None,
+    collect_ids: bool = True,
+    progress: Progress | None = None,
 ) -> FileImportResult:
     """Import one file from disk, streamed: any size, flat memory."""
     try:
@@ -582,6 +587,7 @@ def import_path(
                 stream=stream,
                 user=user,
                 collect_ids=collect_ids,
+                progress=progress,
             )
     except OSError as error:
         return FileImportResult(

@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # intcomma on the import job page
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",

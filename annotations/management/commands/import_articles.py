@@ -39,10 +39,28 @@ class Command(BaseCommand):
         files = collect_import_paths(paths)
         if not files:
             raise CommandError("no .txt, .md, .jsonl or .csv files found")
-        show_bar = not quiet and sys.stderr.isatty() and len(files) > 1
+        # In a terminal a bar over the bytes of all files: a big file takes minutes.
+        show_bar = not quiet and sys.stderr.isatty()
+        sizes = [path.stat().st_size if path.is_file() else 0 for path in files]
+        bar = tqdm(
+            total=sum(sizes),
+            unit="B",
+            unit_scale=True,
+            disable=not show_bar,
+            file=sys.stderr,
+        )
         articles = segments = duplicates = failed = 0
-        for path in tqdm(files, unit="file", disable=not show_bar, file=sys.stderr):
-            result = import_path(project=target, path=path, collect_ids=False)
+        for path, size in zip(files, sizes, strict=True):
+            done_before = bar.n
+
+            def progress(step: str, bytes_read: int, done_before=done_before) -> None:
+                bar.set_description_str(step[:60])
+                bar.update(done_before + bytes_read - bar.n)
+
+            result = import_path(
+                project=target, path=path, collect_ids=False, progress=progress
+            )
+            bar.update(done_before + size - bar.n)
             articles += result.articles
             segments += result.segments
             duplicates += result.duplicates
@@ -57,6 +75,7 @@ class Command(BaseCommand):
                     f"{result.segments} segments"
                 )
                 self.stdout.write(line)
+        bar.close()
         summary = (
             f"imported {articles} articles ({segments} segments), skipped "
             f"{duplicates} duplicates, failed {failed}"
