@@ -161,7 +161,8 @@ def test_team_index_lists_only_projects_where_the_user_reviews_or_manages(
     )
 
 
-def test_anonymous_team_index_redirects_to_login(client):
+def test_anonymous_team_index_redirects_to_login(client, db):
+    # (db: every request checks the database first, workbench/outage.py)
     response = client.get(reverse("annotations:team_index"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
