@@ -552,6 +552,7 @@
     const mode = $("#mode-indicator");
     if (!mode) return;
     mode.textContent = text;
+    mode.title = text;
     mode.hidden = !text;
   }
 
@@ -571,7 +572,7 @@
     row.classList.add("stance-active");
     const name = row.querySelector("th").textContent.trim();
     const keys = $$('input[type="radio"]', row).map((i) => `${i.dataset.key} ${i.closest("label").title.split(": ").pop()}`);
-    showMode(`Stance: ${name} — ${keys.join(" · ")} · h holder · ⌫ clear · Esc back`);
+    showMode(`Stance ${name}: ${keys.join(" · ")} · h holder · ⌫ clear · Esc`);
   }
 
   function attrRow(index) {
@@ -584,7 +585,7 @@
     state.mode = { kind: "attr", index: Number(row.dataset.index) };
     row.classList.add("attr-active");
     const name = field(row, "source").value.trim() || "new source";
-    showMode(`Source “${name}”: type and form keys · 1–9 cue · o next occurrence · + another · Del remove · Esc back`);
+    showMode(`“${name}”: type, form keys · 1–9 cue · o next · + another · Del · Esc`);
   }
 
   function stanceKey(event) {
@@ -1304,8 +1305,7 @@
     const draft = readDraft(position);
     const labels = $("#annotate-form");
     const panel = $("#attribution-panel");
-    const notes = $(".notes-panel");
-    for (const el of [labels, panel, notes]) if (el) el.hidden = !segment.annotatable;
+    for (const el of [labels, panel]) if (el) el.hidden = !segment.annotatable;
     const skipped = $("#skipped-notice");
     if (skipped) skipped.hidden = segment.annotatable;
     if (segment.annotatable) {
