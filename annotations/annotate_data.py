@@ -21,6 +21,7 @@ from .models import (
     Annotation,
     Article,
     DimensionRole,
+    ImportedSuggestion,
     Segment,
     Source,
 )
@@ -31,7 +32,8 @@ from .suggesting.candidates import article_names, cue_candidates
 # Sources put into the page for the source field (my own and curated ones);
 # a bigger list is searched through the source suggestions endpoint.
 PAGE_SOURCES = 500
-TEXT_AIDS_VERSION = 1
+TEXT_AIDS_VERSION = 2
+BUILT_IN = "built-in"
 TEXT_AIDS_SECONDS = 7 * 24 * 3600
 
 
@@ -165,7 +167,12 @@ def text_aids(article: Article, segments: list[Segment]) -> dict:
     spans = [(segment.start, segment.end) for segment in annotatable]
     suggested = suggest_article(text, spans)
     cues = {}
+    suggestions = {}
     for segment, found in zip(annotatable, suggested, strict=True):
+        if found:
+            suggestions[segment.pk] = [
+                _local_suggestion(segment, f.cue_spans, f.source_span, f) for f in found
+            ]
         extra = [f.cue_spans for f in found if f.cue_spans]
         candidates = cue_candidates(text, segment.start, segment.end, extra=extra)
         cues[segment.pk] = [
@@ -180,9 +187,47 @@ def text_aids(article: Article, segments: list[Segment]) -> dict:
         [(s.start, s.end) for s in annotatable if s.kind in ("sentence", "byline")],
         sources=[f.source_text for found in suggested for f in found],
     )
-    aids = {"cues": cues, "names": names}
+    aids = {"cues": cues, "names": names, "suggestions": suggestions}
     cache.set(key, aids, TEXT_AIDS_SECONDS)
     return aids
+
+
+def _local_suggestion(segment: Segment, cue_spans, source_span, found) -> dict:
+    """A suggestion as the page shows it: spans made segment-local."""
+    start = segment.start
+    return {
+        "origin": getattr(found, "origin", BUILT_IN),
+        "cue_spans": [[a - start, b - start] for a, b in cue_spans],
+        "source_span": [source_span[0] - start, source_span[1] - start]
+        if source_span
+        else None,
+        "source_text": found.source_text,
+        "form": found.form,
+        "score": round(found.score, 3) if found.score is not None else None,
+    }
+
+
+def imported_suggestions(article: Article) -> dict[int, list[dict]]:
+    """Suggestions imported from external tools for the article's segments, by
+    segment id (spans already segment-local). One query."""
+    found: dict[int, list[dict]] = {}
+    rows = ImportedSuggestion.objects.filter(segment__article=article).order_by(
+        "segment_id", "-score", "id"
+    )
+    for row in rows:
+        found.setdefault(row.segment_id, []).append(
+            {
+                "origin": row.origin,
+                "cue_spans": row.cue_spans,
+                "source_span": [row.source_start, row.source_end]
+                if row.source_start is not None
+                else None,
+                "source_text": row.source_text,
+                "form": row.form,
+                "score": row.score,
+            }
+        )
+    return found
 
 
 def page_sources(*, project, user, sees_others: bool) -> list[dict]:
@@ -216,6 +261,16 @@ def screen_payload(
     """Everything annotate.js needs to show any segment of the article and save it
     (one more query: the page's sources)."""
     aids = text_aids(article, segments)
+    offered: dict[int, list[dict]] = {}
+    if article.project.suggestions_enabled:
+        # Imported ones first (a project's own model), then the built-in one's.
+        imported = imported_suggestions(article)
+        for segment in segments:
+            both = imported.get(segment.pk, []) + aids["suggestions"].get(
+                segment.pk, []
+            )
+            if both:
+                offered[segment.pk] = both
     # "/articles/7/segments/": a segment's page and its save URL follow it.
     segments_url = reverse("annotations:annotate_segment", args=[article.pk, 0])
     return {
@@ -230,6 +285,7 @@ def screen_payload(
                 "text": segment.text,
                 "annotatable": segment.is_annotatable,
                 "cues": aids["cues"].get(segment.pk, []),
+                "suggestions": offered.get(segment.pk, []),
             }
             for segment in segments
         ],

@@ -11,8 +11,9 @@ The annotate form's field names
 ``dim-<dimension code>`` (one value, or several for multi-choice), ``primary-<code>``,
 ``stance-<target code>`` (polarity code or empty), ``holder-<target code>`` (empty for
 the author, else the attribution's index), ``attr-<i>-source|source_type|form|cue|
-source_start|source_end|cue_spans`` for i < ``attr-count``, ``unsure``, ``comment``,
-``time_spent_ms``, ``revision`` (the revision the page loaded, empty if none).
+source_start|source_end|cue_spans|suggestion`` for i < ``attr-count``, ``unsure``,
+``comment``, ``time_spent_ms``, ``revision`` (the revision the page loaded, empty if
+none).
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ class AnnotationForm(forms.Form):
                     cue_text=cue,
                     source_span=span,
                     cue_spans=cue_spans,
+                    suggestion=data.get(prefix + "suggestion", "").strip(),
                 )
             )
         return result
@@ -523,3 +525,26 @@ class SourceAdminForm(forms.ModelForm):
                     "(action “Merge selected sources into one”)."
                 )
         return data
+
+
+class ImportSuggestionsForm(forms.Form):
+    project = forms.ModelChoiceField(queryset=Project.objects.none())
+    origin = forms.CharField(
+        max_length=100,
+        help_text="The model's or tool's name; annotators see it beside each "
+        "suggestion.",
+    )
+    file = forms.FileField(
+        help_text="JSON lines (as suggest_attributions prints them) or a Label "
+        "Studio predictions export."
+    )
+    replace = forms.BooleanField(
+        required=False,
+        label="Replace this origin's earlier suggestions for the same segments",
+    )
+
+    def __init__(self, *args, projects: QuerySet, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = projects
+        if projects.count() == 1:
+            self.fields["project"].initial = projects.first()

@@ -40,6 +40,9 @@ class AttributionInput:
     cue_text: str = ""
     source_span: tuple[int, int] | None = None
     cue_spans: tuple[tuple[int, int], ...] = ()
+    # From a suggestion: "accepted" (as suggested), "edited" (accepted, then
+    # changed) or "" (typed by hand).
+    suggestion: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ def annotation_values(
                 "cue_text": item["cue_text"],
                 "source_span": item["source_span"],
                 "cue_spans": item["cue_spans"],
+                # Only when it came from a suggestion (older snapshots lack it).
+                **(
+                    {"suggestion": item["suggestion"]} if item.get("suggestion") else {}
+                ),
             }
             for item in attributions
         ],
@@ -114,6 +121,10 @@ def annotation_values(
     }
 
 
+def _suggestion_of(use: str) -> dict:
+    return {"suggestion": use} if use else {}
+
+
 def values_from_input(payload: AnnotationInput) -> dict:
     """An unsaved submission in the same shape (conflicts, refused forms)."""
     return {
@@ -127,6 +138,7 @@ def values_from_input(payload: AnnotationInput) -> dict:
                 "cue_text": item.cue_text,
                 "source_span": list(item.source_span) if item.source_span else None,
                 "cue_spans": [list(span) for span in item.cue_spans],
+                **_suggestion_of(item.suggestion),
             }
             for item in payload.attributions
         ],

@@ -52,6 +52,7 @@
     projectTotal: DATA.progress.project_total,
     suggestTimer: null,
     remote: [], // names the server found for the source field's query
+    dismissed: new Map(), // position -> how many suggestions were dismissed
   };
   // Browser-measured time from a key to the next segment being ready (tests and
   // the README's figures read it).
@@ -111,6 +112,7 @@
         cue_text: field(row, "cue").value.trim(),
         source_span: start !== "" && end !== "" ? [Number(start), Number(end)] : null,
         cue_spans: parseSpans(field(row, "cue_spans").value),
+        ...suggestionUse(row),
       };
     });
     for (const tr of $$(".stance-row", f)) {
@@ -179,6 +181,11 @@
         field(row, "source_start").value = span ? span[0] : "";
         field(row, "source_end").value = span ? span[1] : "";
         field(row, "cue_spans").value = (item.cue_spans || []).map(([a, b]) => `${a}-${b}`).join(", ");
+        field(row, "suggestion").value = item.suggestion || "";
+        // The suggestion it came from (after a reload: found again by its source).
+        const suggested = item.suggested || (item.suggestion && ((currentSegment() || {}).suggestions || [])
+          .find((sug) => sug.source_text === item.source_text));
+        if (suggested) row.dataset.suggested = JSON.stringify(suggested);
       } else {
         row.classList.add("attribution-new");
       }
@@ -343,6 +350,11 @@
       if (start !== "" && end !== "") marks.push([Number(start), Number(end), "mark-source"]);
       for (const [a, b] of parseSpans(field(row, "cue_spans").value)) marks.push([a, b, "mark-cue"]);
     }
+    const sug = visibleSuggestion();
+    if (sug) {
+      if (sug.source_span) marks.push([sug.source_span[0], sug.source_span[1], "mark-suggested-source"]);
+      for (const [a, b] of sug.cue_spans) marks.push([a, b, "mark-suggested-cue"]);
+    }
     marks.sort((x, y) => x[0] - y[0]);
     const parts = [];
     let at = 0;
@@ -502,6 +514,91 @@
         showSuggestions(input);
       } catch (_) { /* the page's own names still work */ }
     }, 200);
+  }
+
+  // ---------------------------------------------------------------- suggestions
+  // A suggestion (the built-in suggester's, or a project's own model's) is shown
+  // above the sources; "a" accepts it whole as a new source, "d" dismisses it.
+  // An accepted source remembers the suggestion, so a save records whether it
+  // was taken as it was ("accepted") or changed afterwards ("edited").
+  function sameSpans(a, b) {
+    return JSON.stringify(a || []) === JSON.stringify(b || []);
+  }
+
+  function suggestionUse(row) {
+    const use = field(row, "suggestion");
+    if (!use) return {};
+    const raw = row.dataset.suggested;
+    if (!raw) return use.value ? { suggestion: use.value } : {};
+    const suggested = JSON.parse(raw);
+    const start = field(row, "source_start").value;
+    const end = field(row, "source_end").value;
+    const span = start !== "" && end !== "" ? [Number(start), Number(end)] : null;
+    const same = field(row, "source").value.trim() === suggested.source_text
+      && radioValue(row, "form") === suggested.form
+      && sameSpans(parseSpans(field(row, "cue_spans").value), suggested.cue_spans)
+      && sameSpans(span, suggested.source_span);
+    use.value = same ? "accepted" : "edited";
+    return { suggestion: use.value, suggested };
+  }
+
+  function visibleSuggestion() {
+    const segment = currentSegment();
+    const list = (segment && segment.suggestions) || [];
+    const skip = state.dismissed.get(state.position) || 0;
+    const taken = attributionRows().filter((row) => row.dataset.suggested).map((row) => row.dataset.suggested);
+    const open = list.filter((sug) => !taken.some((raw) => sameSpans(JSON.parse(raw).cue_spans, sug.cue_spans) && JSON.parse(raw).source_text === sug.source_text));
+    return open[skip] || null;
+  }
+
+  function suggestionText(sug) {
+    const segment = currentSegment();
+    const cue = sug.cue_spans.map(([a, b]) => segment.text.slice(a, b)).join(" … ");
+    const chip = sug.form ? $(`.keyed-form input[value="${CSS.escape(sug.form)}"]`) : null;
+    const formName = chip ? $(".chip-name", chip.closest(".chip")).textContent : sug.form;
+    const parts = [sug.source_text ? `„${sug.source_text}“` : "no source"];
+    if (cue) parts.push(`cue „${cue}“`);
+    if (formName) parts.push(formName.toLowerCase());
+    const score = sug.score === null || sug.score === undefined ? "" : `, ${Math.round(sug.score * 100)} %`;
+    return `${parts.join(" · ")} (${sug.origin}${score})`;
+  }
+
+  function renderSuggestion() {
+    const box = $("#suggestion-box");
+    if (!box) return;
+    const sug = visibleSuggestion();
+    box.hidden = !sug;
+    if (sug) $("#suggestion-text").textContent = suggestionText(sug);
+  }
+
+  function acceptSuggestion() {
+    const sug = visibleSuggestion();
+    if (!sug) return false;
+    pushUndo();
+    const values = valuesFromForm();
+    values.attributions.push({
+      source_text: sug.source_text,
+      source_type: knownType(sug.source_text),
+      form: sug.form,
+      cue_text: sug.cue_spans.map(([a, b]) => currentSegment().text.slice(a, b)).join(" … "),
+      source_span: sug.source_span,
+      cue_spans: sug.cue_spans,
+      suggestion: "accepted",
+      suggested: sug,
+    });
+    applyValues(values);
+    const rows = attributionRows().filter((r) => field(r, "source").value.trim());
+    markDirty();
+    enterAttr(rows[rows.length - 1]);
+    return true;
+  }
+
+  function dismissSuggestion() {
+    if (!visibleSuggestion()) return false;
+    state.dismissed.set(state.position, (state.dismissed.get(state.position) || 0) + 1);
+    renderSuggestion();
+    highlightSpans();
+    return true;
   }
 
   // ---------------------------------------------------------------- mouse selection
@@ -705,6 +802,7 @@
     state.dirty = true;
     storeDraft();
     updateHolders();
+    renderSuggestion();
     highlightSpans();
     renderStatus();
   }
@@ -1318,6 +1416,7 @@
       if (draft) setNote("Unsaved draft restored from this browser");
     }
     r.dataset.state = segmentState(position);
+    renderSuggestion();
     if (push) history.pushState({ wb: position }, "", `${DATA.urls.segments}${position}/`);
     document.title = `${DATA.article.title.slice(0, 60)} · Segment ${position + 1}`;
     highlightSpans();
@@ -1576,6 +1675,8 @@
     const f = form();
     if (!f || f.hidden) return;
     if (key === "/") { event.preventDefault(); focusSource(); return; }
+    if (key === "a" && acceptSuggestion()) { event.preventDefault(); return; }
+    if (key === "d" && dismissSuggestion()) { event.preventDefault(); return; }
     if (key === "=") { event.preventDefault(); sameAsPrevious(); return; }
     if (key === '"') { event.preventDefault(); previousAttribution(); return; }
     if (key === ";") { event.preventDefault(); $("#comment").focus(); return; }

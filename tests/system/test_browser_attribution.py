@@ -465,3 +465,59 @@ FRAMES = [
     "other",
 ]
 TARGETS = ["russia", "ukraine", "usa", "europe", "nato", "germany"]
+
+
+@pytest.mark.browser
+def test_a_suggestion_is_accepted_with_one_key_and_recorded(
+    seeded, live_server, browser_page
+):
+    page = browser_page
+    article = seeded[1]
+    login(page, live_server, "annotator1")
+    # Segment 2: "Kreml-Sprecher Dmitri Peskow bestätigte, dass ..."
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+    wait_position(page, 2)
+    page.wait_for_selector("#suggestion-box:not([hidden])")
+    assert "Dmitri Peskow" in page.inner_text("#suggestion-text")
+    # Cue and source are pointed out in the sentence.
+    assert page.locator("#current-segment mark.mark-suggested-cue").count() == 1
+    screenshot(page, "annotate_suggestion")
+    page.keyboard.press("1")
+    page.keyboard.press("a")  # accept: every field filled, still editable
+    assert page.input_value('input[name="attr-0-source"]') == (
+        "Kreml-Sprecher Dmitri Peskow"
+    )
+    assert page.input_value('input[name="attr-0-cue"]') == "bestätigte"
+    assert page.is_checked('input[name="attr-0-form"][value="indirect"]')
+    assert page.locator("#suggestion-box").is_hidden()
+    page.keyboard.press("p")  # the type: the source keys are on
+    page.keyboard.press("Enter")
+    wait_position(page, 3)
+    # Segment 5: accepted, then the form changed: "edited".
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/5/")
+    wait_position(page, 5)
+    page.keyboard.press("1")
+    page.keyboard.press("a")
+    page.keyboard.press("q")  # direct, not what was suggested
+    page.keyboard.press("Enter")
+    # Segment 7: dismissed.
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/7/")
+    wait_position(page, 7)
+    page.keyboard.press("2")
+    if page.locator("#suggestion-box:not([hidden])").count():
+        page.keyboard.press("d")
+        assert page.locator("#suggestion-box").is_hidden()
+    page.keyboard.press("Enter")
+    drained(page)
+    saved = {
+        a.segment.position: a.values
+        for a in Annotation.objects.filter(article=article).select_related("segment")
+    }
+    first = saved[2]["attributions"][0]
+    assert first["suggestion"] == "accepted"
+    assert (first["source_type"], first["form"]) == ("person", "indirect")
+    text = article.segments.get(position=2).text
+    assert text[slice(*first["source_span"])] == "Kreml-Sprecher Dmitri Peskow"
+    assert saved[5]["attributions"][0]["suggestion"] == "edited"
+    assert saved[7]["attributions"] == []
+    assert page.console_errors == [], page.console_errors
