@@ -12,8 +12,8 @@ The annotate form's field names
 ``stance-<target code>`` (polarity code or empty), ``holder-<target code>`` (empty for
 the author, else the attribution's index), ``attr-<i>-source|source_type|form|cue|
 source_start|source_end|cue_spans|suggestion`` for i < ``attr-count``, ``unsure``,
-``comment``, ``time_spent_ms``, ``revision`` (the revision the page loaded, empty if
-none).
+``comment``, ``time_spent_ms``, ``suggestions_shown``, ``revision`` (the revision the
+page loaded, empty if none).
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ class AnnotationForm(forms.Form):
         max_value=MAX_ATTRIBUTIONS,
         widget=forms.HiddenInput,
     )
+    suggestions_shown = forms.IntegerField(
+        required=False, min_value=0, max_value=100, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -125,6 +128,7 @@ class AnnotationForm(forms.Form):
             unsure=bool(cleaned.get("unsure")),
             comment=cleaned.get("comment") or "",
             time_spent_ms=cleaned.get("time_spent_ms") or 0,
+            suggestions_shown=cleaned.get("suggestions_shown") or 0,
         )
         return cleaned
 

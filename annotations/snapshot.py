@@ -64,6 +64,9 @@ class AnnotationInput:
     unsure: bool = False
     comment: str = ""
     time_spent_ms: int = 0
+    # How many attribution suggestions the screen offered for the segment (the
+    # agreement page compares annotators with and without them).
+    suggestions_shown: int = 0
 
 
 # ---------------------------------------------------------------------------
@@ -118,6 +121,11 @@ def annotation_values(
         ],
         "unsure": annotation_input.unsure,
         "comment": annotation_input.comment,
+        **(
+            {"suggestions_shown": annotation_input.suggestions_shown}
+            if annotation_input.suggestions_shown
+            else {}
+        ),
     }
 
 

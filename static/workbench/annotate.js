@@ -867,6 +867,9 @@
 
   function formFields() {
     const f = form();
+    const shown = $("#suggestions-shown");
+    const segment = currentSegment();
+    if (shown) shown.value = String(segment && segment.suggestions ? segment.suggestions.length : 0);
     const fields = [];
     for (const [name, value] of new FormData(f)) {
       if (["csrfmiddlewaretoken", "revision", "time_spent_ms", "go"].includes(name)) continue;
