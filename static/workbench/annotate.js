@@ -1079,7 +1079,7 @@
     box.replaceChildren();
     if (!held.length && !elsewhere.length) { box.hidden = true; renderStatus(); return; }
     const p = document.createElement("p");
-    p.textContent = `Not saved (${held.length + elsewhere.length}) — press g to go there:`;
+    p.textContent = `Not saved (${held.length + elsewhere.length}) — press b to go there:`;
     const ul = document.createElement("ul");
     for (const e of held) {
       const li = document.createElement("li");
@@ -1220,7 +1220,7 @@
     const held = q.filter((e) => e.held).length;
     let kind;
     let text;
-    if (held) { kind = "error"; text = `Not saved: ${held} need${held === 1 ? "s" : ""} you (g)`; }
+    if (held) { kind = "error"; text = `Not saved: ${held} need${held === 1 ? "s" : ""} you (b)`; }
     else if (state.offline && waiting) {
       kind = "error";
       const seconds = state.retryAt ? Math.max(0, Math.round((state.retryAt - Date.now()) / 1000)) : 0;
@@ -1398,6 +1398,8 @@
     }
     exitMode();
     state.position = position;
+    state.activeMs = 0; // active time counts toward the segment it was spent on
+    state.lastTick = performance.now();
     const r = root();
     r.dataset.position = String(position);
     renderNav(position);
@@ -1482,7 +1484,7 @@
     if (!el) return;
     const mine = queue().filter((e) => e.article === ARTICLE);
     const held = mine.filter((e) => e.held).length;
-    el.textContent = held ? `${held} save${held === 1 ? "" : "s"} of this article need you first (Esc, then g).`
+    el.textContent = held ? `${held} save${held === 1 ? "" : "s"} of this article need you first (Esc, then b).`
       : mine.length ? `${mine.length} save${mine.length === 1 ? "" : "s"} still on the way; the next article opens when they are in.` : "Everything is saved.";
   }
 
@@ -1669,7 +1671,7 @@
     if (key === "ArrowLeft" || key === "k") { event.preventDefault(); go(neighbour(state.position, -1), event.timeStamp); return; }
     if (key === "?") { event.preventDefault(); toggleGuidelines(); return; }
     if (key === "Escape") { exitMode(); if (document.activeElement) document.activeElement.blur(); return; }
-    if (key === "g") {
+    if (key === "b") {
       const held = queue().find((e) => e.held && e.article === ARTICLE);
       if (held) { event.preventDefault(); go(held.position, event.timeStamp); return; }
       const elsewhere = queue().find((e) => e.held);

@@ -294,7 +294,7 @@ def test_a_conflict_and_a_refusal_come_back_to_their_segment(
     assert "state-error" in page.get_attribute(
         '.outline-item[data-position="2"]', "class"
     )
-    page.keyboard.press("g")
+    page.keyboard.press("b")
     wait_position(page, 2)
     page.wait_for_selector("#conflict-dialog[open]")
     assert "Opinion" in page.inner_text("#conflict-mine")
@@ -327,7 +327,7 @@ def test_a_conflict_and_a_refusal_come_back_to_their_segment(
     wait_position(page, 5)
     page.wait_for_selector("#held-saves:not([hidden])")
     assert "Claim is required" in page.inner_text("#held-saves")
-    page.keyboard.press("g")
+    page.keyboard.press("b")
     wait_position(page, 4)
     assert "Claim is required" in page.inner_text("#save-errors")
     assert page.is_checked('input[name="dim-frames"][value="economic"]')

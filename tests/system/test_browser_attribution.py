@@ -49,7 +49,19 @@ def wait_position(page, position: int) -> None:
 
 
 def drained(page) -> None:
-    page.wait_for_selector('#save-status[data-waiting="0"][data-held="0"]')
+    try:
+        # Generous: on a busy machine a save may meet a locked database and be
+        # retried after its backoff.
+        page.wait_for_selector(
+            '#save-status[data-waiting="0"][data-held="0"]', timeout=30_000
+        )
+    except Exception:
+        print("STATUS", page.inner_text("#save-status"), page.inner_text("#held-saves"))
+        print(
+            "QUEUE",
+            page.evaluate("localStorage.getItem('wb-save-queue:v2:annotator1')"),
+        )
+        raise
 
 
 class Keys:
@@ -493,6 +505,7 @@ def test_a_suggestion_is_accepted_with_one_key_and_recorded(
     page.keyboard.press("p")  # the type: the source keys are on
     page.keyboard.press("Enter")
     wait_position(page, 3)
+    drained(page)  # before leaving the page (it would warn: saves waiting)
     # Segment 5: accepted, then the form changed: "edited".
     page.goto(f"{live_server.url}/articles/{article.pk}/segments/5/")
     wait_position(page, 5)
@@ -500,6 +513,7 @@ def test_a_suggestion_is_accepted_with_one_key_and_recorded(
     page.keyboard.press("a")
     page.keyboard.press("q")  # direct, not what was suggested
     page.keyboard.press("Enter")
+    drained(page)
     # Segment 7: dismissed.
     page.goto(f"{live_server.url}/articles/{article.pk}/segments/7/")
     wait_position(page, 7)
