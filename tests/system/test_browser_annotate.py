@@ -412,3 +412,31 @@ def test_selecting_text_marks_source_and_cue_spans(seeded, live_server, browser_
     assert attribution["source_span"] == [0, source_end]
     assert attribution["cue_spans"] == [[cue_start, cue_start + 3]]
     assert attribution["cue_text"] == "hat"
+
+
+@pytest.mark.browser
+def test_work_list_by_keyboard(seeded, live_server, browser_page):
+    """No 19 Tabs: j/k move through the articles, Enter opens the one marked,
+    / goes to the title filter, c continues labelling."""
+    page = browser_page
+    article = seeded
+    second = factories.make_article(article.project, title="Zweiter Artikel")
+    login(page, live_server, "annotator1")
+    page.keyboard.press("j")
+    assert page.locator("table.worklist tbody tr.selected").count() == 1
+    page.keyboard.press("j")
+    selected = page.inner_text("table.worklist tbody tr.selected td.title-cell")
+    assert second.title in selected
+    page.keyboard.press("k")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/articles/{article.pk}/**")
+    page.go_back()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "id_title"
+    page.keyboard.type("Zweiter")
+    page.keyboard.press("Enter")  # the filter form
+    page.wait_for_url("**title=Zweiter**")
+    assert page.locator("table.worklist tbody tr").count() == 1
+    page.keyboard.press("c")
+    page.wait_for_url("**/annotate/**")
+    assert page.console_errors == [], page.console_errors
