@@ -423,3 +423,21 @@ def test_team_index_answers_every_role_and_lists_only_its_own_projects(
         assert listed == ["elsewhere"]
     else:
         assert listed == []
+
+
+def test_dashboard_shows_the_work_done_when_nothing_was_assigned(
+    client, project, manager
+):
+    """Not "0/0" for people who labelled without assignments."""
+    article = factories.make_article(project, n_sentences=3)
+    worker = factories.member(project, username="fleissig")
+    for segment in article.segments.annotatable():
+        factories.annotate(segment, worker, claim="factual")
+    client.force_login(manager)
+    html = client.get(
+        reverse("annotations:team_dashboard", args=[project.slug])
+    ).content.decode()
+    row = html.split("fleissig")[1].split("</tr>")[0]
+    done = article.segments.annotatable().count()
+    assert f'<span class="num">{done}</span> labelled · nothing assigned' in row
+    assert "0/0" not in row
