@@ -440,3 +440,38 @@ def test_work_list_by_keyboard(seeded, live_server, browser_page):
     page.keyboard.press("c")
     page.wait_for_url("**/annotate/**")
     assert page.console_errors == [], page.console_errors
+
+
+@pytest.mark.browser
+def test_an_unavailable_server_costs_a_retry_not_the_labels(
+    seeded, live_server, browser_page
+):
+    """A 503 with Retry-After (the database restarting) keeps the save waiting in
+    the queue for that long, then it goes through; the page never shows a 500."""
+    page = browser_page
+    article = seeded
+    login(page, live_server, "annotator1")
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+    wait_position(page, 2)
+    answers = ["unavailable"]
+
+    def restarting(route) -> None:
+        if answers:
+            answers.pop()
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body='{"status": "unavailable", "message": "Database restarting"}',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/save/", restarting)
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    wait_position(page, 3)
+    page.wait_for_selector("#save-status.status-error")
+    assert "server is unavailable" in page.inner_text("#save-status")
+    assert queue_length(page) == 1
+    drained(page)
+    assert Annotation.objects.get().values["labels"] == {"claim": ["opinion"]}
