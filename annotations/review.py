@@ -436,6 +436,18 @@ class ReviewSegment:
         return _gold_values(vote_attribution([a for _i, a in givers]), kept)
 
 
+def _shown(name: str, values: dict[str, str]) -> str:
+    """One version's value of a field group, as the alternatives show it."""
+    if name == "spans":
+        parts = []
+        if values["source_start"] or values["source_end"]:
+            parts.append(f"{values['source_start']}-{values['source_end']}")
+        if values["cue_spans"]:
+            parts.append(f"cue {values['cue_spans']}")
+        return ", ".join(parts) or "none"
+    return values[name] or "–"
+
+
 def _alternatives(
     options: list[GoldOption],
 ) -> list[tuple[str, str, list[tuple[str, str]]]]:
@@ -444,13 +456,7 @@ def _alternatives(
     keys = {"source": "w", "source_type": "t", "form": "f", "cue": "c", "spans": "s"}
     out = []
     for name, fields in TAKE_FIELDS.items():
-        shown = [
-            (
-                option.key,
-                " ".join(option.values[f] for f in fields if option.values[f]) or "–",
-            )
-            for option in options
-        ]
+        shown = [(option.key, _shown(name, option.values)) for option in options]
         if len({tuple(o.values[f] for f in fields) for o in options}) > 1:
             out.append((name, keys[name], shown))
     return out
