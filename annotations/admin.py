@@ -342,15 +342,54 @@ class StanceTargetAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+class CuratedFilter(admin.SimpleListFilter):
+    title = "list"
+    parameter_name = "curated"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "curated"), ("no", "annotators' own names")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(owner__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(owner__isnull=False)
+        return queryset
+
+
 @admin.register(Source)
 class SourceAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     form = SourceAdminForm
-    list_display = ["name", "project", "source_type", "aliases", "attribution_count"]
-    list_select_related = ["project", "source_type"]
-    list_filter = [("project", admin.RelatedOnlyFieldListFilter)]
+    list_display = [
+        "name",
+        "project",
+        "curated",
+        "source_type",
+        "aliases",
+        "attribution_count",
+    ]
+    list_select_related = ["project", "source_type", "owner"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter), CuratedFilter]
     search_fields = ["name"]
 
-    actions = ["merge_sources"]
+    actions = ["merge_sources", "make_curated"]
+
+    @admin.display(description="curated / typed by", ordering="owner")
+    def curated(self, source: Source) -> str:
+        return "curated" if source.is_curated else f"own name of {source.owner}"
+
+    @admin.action(description="Make curated: share with every annotator")
+    def make_curated(self, request: HttpRequest, queryset: QuerySet) -> None:
+        try:
+            count = services.curate_sources(list(queryset), user=request.user)
+        except services.SourceMergeRefused as refusal:
+            self.message_user(request, str(refusal), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"{count} source{'s' if count != 1 else ''} now in the curated list.",
+            messages.SUCCESS,
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).annotate(uses=Count("attributions"))

@@ -21,12 +21,18 @@ import re
 from typing import TYPE_CHECKING
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import Annotation, Article, Membership, Project, Source
 from .review import GOLD_FIELDS, GoldAttributionRow
 from .services import MAX_COMMENT_CHARS, MAX_TIME_SPENT_MS, AnnotationRefused
-from .snapshot import NO_STANCE, AnnotationInput, AttributionInput, StanceInput
+from .snapshot import (
+    NO_STANCE,
+    AnnotationInput,
+    AttributionInput,
+    StanceInput,
+    source_key,
+)
 
 if TYPE_CHECKING:
     from .review import ReviewSegment
@@ -615,8 +621,10 @@ class ImportArticlesForm(forms.Form):
 
 
 class SourceAdminForm(forms.ModelForm):
-    """A name or alias names one source of a project, whatever its case: a second
-    source with the same spelling would make matching a save's names ambiguous."""
+    """A name or alias names one curated source of a project, whatever its case,
+    spacing or Unicode form (``snapshot.source_key``); an annotator's own names
+    are unique among their own. A second entry with the same spelling would make
+    matching a save's names ambiguous."""
 
     class Meta:
         model = Source
@@ -634,14 +642,19 @@ class SourceAdminForm(forms.ModelForm):
             raise forms.ValidationError(
                 'Aliases are a JSON list of names, e.g. ["Selenski", "Zelensky"].'
             )
+        owner_id = self.instance.owner_id if self.instance.pk else None
         taken: dict[str, str] = {}
-        others = Source.objects.filter(project=project).exclude(pk=self.instance.pk)
+        others = (
+            Source.objects.filter(project=project)
+            .filter(Q(owner__isnull=True) | Q(owner_id=owner_id))
+            .exclude(pk=self.instance.pk)
+        )
         for other in others.only("name", "aliases"):
             for spelling in [other.name, *other.aliases]:
                 if isinstance(spelling, str):
-                    taken.setdefault(spelling.casefold(), other.name)
+                    taken.setdefault(source_key(spelling), other.name)
         for spelling in [data["name"], *aliases]:
-            owner = taken.get(spelling.casefold())
+            owner = taken.get(source_key(spelling))
             if owner is not None:
                 raise forms.ValidationError(
                     f"“{spelling}” already names the source “{owner}” (as its name "

@@ -383,34 +383,40 @@ class StanceTarget(models.Model):
 
 
 class SourceQuerySet(models.QuerySet):
+    def curated(self) -> SourceQuerySet:
+        """The project source list everyone shares: entries reviewers and
+        managers made (in the admin, or by adjudicating)."""
+        return self.filter(owner__isnull=True)
+
+    def visible_to(self, user) -> SourceQuerySet:
+        """The curated list and ``user``'s own names: all a save of theirs may
+        map a typed name to."""
+        return self.filter(Q(owner__isnull=True) | Q(owner=user))
+
     def suggestable(self, *, project, user, sees_others: bool) -> SourceQuerySet:
         """The project's sources to suggest to ``user`` while annotating. One query.
 
-        Blind annotation: a name that only other annotators typed would reveal their
-        work, so an annotator is offered curated entries (no attribution uses them
-        yet), the sources of their own annotations and adjudicated (gold) ones.
-        Reviewers and managers (``sees_others``) get the whole list. Aliases come
-        with their source: those a rename or merge added are a manager's curation
-        (the spellings annotators will meet in the articles), not another
-        annotator's labels.
+        Blind annotation: an annotator is offered the curated list and their own
+        names, never a name another annotator typed (whatever its spelling) nor
+        the fact that someone did: names typed by annotators are their own
+        entries (``owner``) until a reviewer or manager curates them.
+        Reviewers and managers (``sees_others``) get the whole list.
         """
         sources = self.filter(project=project)
         if sees_others:
             return sources
-        used_by_others = Attribution.objects.filter(
-            source=models.OuterRef("pk"), annotation__is_gold=False
-        ).exclude(annotation__annotator=user)
-        mine_or_gold = Attribution.objects.filter(source=models.OuterRef("pk")).filter(
-            Q(annotation__annotator=user, annotation__is_gold=False)
-            | Q(annotation__is_gold=True)
-        )
-        return sources.filter(
-            ~models.Exists(used_by_others) | models.Exists(mine_or_gold)
-        )
+        return sources.visible_to(user)
 
 
 class Source(models.Model):
-    """A canonical source in a project's source list; aliases map spellings to it."""
+    """An entry of a project's source list; aliases map other spellings to it.
+
+    ``owner`` empty: a curated entry, shared by everyone in the project (made in
+    the admin, or by a reviewer's gold). Otherwise a name an annotator typed,
+    theirs alone until a reviewer or manager curates it (merge, or "make
+    curated"), so blind annotation holds: nobody's spelling reaches another
+    annotator.
+    """
 
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="sources"
@@ -420,6 +426,15 @@ class Source(models.Model):
     source_type = models.ForeignKey(
         Label, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: curated, shared by the whole project. Otherwise the "
+        "annotator whose own typed name this is (others never see it).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SourceQuerySet.as_manager()
@@ -427,13 +442,24 @@ class Source(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "name"], name="source_name_unique_in_project"
-            )
+                fields=["project", "name"],
+                condition=Q(owner__isnull=True),
+                name="curated_source_name_unique_in_project",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "owner", "name"],
+                condition=Q(owner__isnull=False),
+                name="own_source_name_unique_per_annotator",
+            ),
         ]
         ordering = ["project", "name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_curated(self) -> bool:
+        return self.owner_id is None
 
 
 # ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from .snapshot import (
     AttributionInput,
     StanceInput,
     annotation_values,
+    source_key,
     with_source_names,
 )
 
@@ -455,27 +456,35 @@ def _span_ok(span, length: int) -> bool:
     )
 
 
-def _canonical_sources(project: Project, names: list[str]) -> dict[str, Source]:
-    """Map source names to the project's source list; unknown names are added.
+def _canonical_sources(
+    project: Project, names: list[str], *, annotator, curator: bool
+) -> dict[str, Source]:
+    """Map typed source names to source list entries, by ``source_key`` (case,
+    spacing and Unicode form do not matter); unknown names are added.
 
-    Matching is case-insensitive on the name and on every alias. The matched
-    sources are locked until the save commits (PostgreSQL; SQLite's write lock
-    already serialises writers): a rename or merge in the admin, which locks them
-    too, then either commits first and this save sees its result, or waits and
-    brings this save's snapshot up to date (:func:`sync_source_names`). Called
-    before the annotation itself is locked, in the order the admin takes them, so
-    the two never deadlock. Cost: two queries, plus one INSERT per new name.
+    Blind annotation: a name matches the curated list (name or alias) first,
+    then ``annotator``'s own names, never another annotator's. A new name
+    becomes the annotator's own entry, or a curated one when a reviewer saves
+    gold (``curator``). The matched sources are locked until the save commits
+    (PostgreSQL; SQLite's write lock already serialises writers): a rename or
+    merge in the admin, which locks them too, then either commits first and this
+    save sees its result, or waits and brings this save's snapshot up to date
+    (:func:`sync_source_names`). Called before the annotation itself is locked,
+    in the order the admin takes them, so the two never deadlock. Cost: two
+    queries, plus one INSERT per new name.
     """
-    wanted = {name.casefold(): name for name in names if name}
+    wanted = {source_key(name): name for name in names if name}
     if not wanted:
         return {}
     found: dict[str, Source] = {}
+    candidates = Source.objects.filter(project=project).visible_to(annotator)
     for _attempt in range(2):
         found = {}
-        for source in Source.objects.filter(project=project):
+        # Curated entries first: they win over the annotator's own.
+        for source in sorted(candidates, key=lambda s: (not s.is_curated, s.pk)):
             for spelling in [source.name, *source.aliases]:
-                if isinstance(spelling, str) and spelling.casefold() in wanted:
-                    found.setdefault(spelling.casefold(), source)
+                if isinstance(spelling, str) and source_key(spelling) in wanted:
+                    found.setdefault(source_key(spelling), source)
         ids = sorted({source.pk for source in found.values()})
         if not ids:
             break
@@ -485,9 +494,12 @@ def _canonical_sources(project: Project, names: list[str]) -> dict[str, Source]:
             found = {key: current[source.pk] for key, source in found.items()}
             break
         # A matched source was merged away meanwhile: match again.
+    owner = None if curator else annotator
     for key, name in wanted.items():
         if key not in found:
-            found[key], _ = Source.objects.get_or_create(project=project, name=name)
+            found[key], _ = Source.objects.get_or_create(
+                project=project, owner=owner, name=name
+            )
     return found
 
 
@@ -564,7 +576,10 @@ def _store_annotation(
     # Sources first, then the annotation: the lock order of rename_source and
     # merge_sources.
     sources = _canonical_sources(
-        segment.article.project, [item["source_text"] for item in attributions]
+        segment.article.project,
+        [item["source_text"] for item in attributions],
+        annotator=annotator,
+        curator=is_gold,
     )
     existing = Annotation.objects.select_for_update().filter(
         segment=segment, is_gold=is_gold
@@ -619,7 +634,7 @@ def _store_annotation(
             annotation=annotation,
             order=order,
             source_text=item["source_text"],
-            source=sources.get(item["source_text"].casefold()),
+            source=sources.get(source_key(item["source_text"])),
             source_type=item["source_type"],
             form=item["form"],
             cue_text=item["cue_text"],
@@ -667,13 +682,50 @@ class SourceMergeRefused(Exception):
 
 
 def _with_alias(source: Source, *spellings: str) -> None:
-    """Add spellings to ``source.aliases`` unless equal (case-insensitively) to its
-    name or an alias it already has. The caller saves."""
-    known = {source.name.casefold(), *(a.casefold() for a in source.aliases)}
+    """Add spellings to ``source.aliases`` unless they equal (by ``source_key``)
+    its name or an alias it already has. The caller saves."""
+    known = {source_key(source.name), *(source_key(a) for a in source.aliases)}
     for spelling in spellings:
-        if spelling and spelling.casefold() not in known:
+        if spelling and source_key(spelling) not in known:
             source.aliases = [*source.aliases, spelling]
-            known.add(spelling.casefold())
+            known.add(source_key(spelling))
+
+
+def _curated_spellings(project: Project, *, excluding: Iterable[int]) -> set[str]:
+    """The keys of every name and alias of the project's curated list but the
+    sources ``excluding``. One query."""
+    return {
+        source_key(spelling)
+        for source in Source.objects.filter(project=project)
+        .curated()
+        .exclude(pk__in=list(excluding))
+        for spelling in [source.name, *source.aliases]
+        if isinstance(spelling, str)
+    }
+
+
+@transaction.atomic
+def curate_sources(sources: Iterable[Source], *, user=None) -> int:
+    """Make annotators' own names part of the curated list everyone shares
+    (admin action). Refused, changing nothing, when a name already names a
+    curated entry (merge them instead). Returns how many became curated."""
+    own = [source for source in sources if not source.is_curated]
+    if not own:
+        return 0
+    ids = sorted(source.pk for source in own)
+    locked = list(Source.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    taken = _curated_spellings(own[0].project, excluding=ids)
+    seen: set[str] = set()
+    for source in locked:
+        keys = {source_key(source.name), *(source_key(a) for a in source.aliases)}
+        if keys & (taken | seen):
+            raise SourceMergeRefused(
+                f"“{source.name}” already names a curated source (or another of "
+                "the chosen ones): merge them instead."
+            )
+        seen |= keys
+    Source.objects.filter(pk__in=ids).update(owner=None)
+    return len(ids)
 
 
 @transaction.atomic
@@ -690,7 +742,9 @@ def rename_source(source: Source, new_name: str, *, user=None) -> int:
     )
     source.name = new_name
     _with_alias(source, old_name)
-    source.aliases = [a for a in source.aliases if a.casefold() != new_name.casefold()]
+    source.aliases = [
+        a for a in source.aliases if source_key(a) != source_key(new_name)
+    ]
     source.save()
     return sync_source_names(
         source.project,
@@ -715,6 +769,16 @@ def merge_sources(keep: Source, others: Iterable[Source], *, user=None) -> int:
     ids = sorted({keep.pk, *(other.pk for other in others)})
     if Source.objects.select_for_update().filter(pk__in=ids).count() != len(ids):
         raise SourceMergeRefused("A selected source no longer exists; reload the list.")
+    # A merge is curation: the result is shared by the whole project.
+    taken = _curated_spellings(keep.project, excluding=ids)
+    names = [keep.name, *keep.aliases]
+    names += [spelling for other in others for spelling in [other.name, *other.aliases]]
+    if any(source_key(name) in taken for name in names if isinstance(name, str)):
+        raise SourceMergeRefused(
+            "A name of the chosen sources already names another curated source: "
+            "include that source in the merge."
+        )
+    keep.owner = None
     for other in others:
         _with_alias(keep, other.name, *other.aliases)
     keep.save()

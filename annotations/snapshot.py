@@ -78,7 +78,7 @@ def annotation_values(
 ) -> dict:
     """The snapshot of a validated save: ``chosen`` (dimension, label, is
     primary), ``attributions`` and ``stances`` as ``services`` validated them,
-    ``sources`` the canonical source of each source name (by casefold)."""
+    ``sources`` the canonical source of each source name (by ``source_key``)."""
     labels: dict[str, list[str]] = {}
     primary: dict[str, str] = {}
     for dimension, label, is_primary in chosen:
@@ -91,7 +91,7 @@ def annotation_values(
         "attributions": [
             {
                 "source_text": item["source_text"],
-                "source": sources[item["source_text"].casefold()].name
+                "source": sources[source_key(item["source_text"])].name
                 if item["source_text"]
                 else "",
                 "source_type": item["source_type"].code if item["source_type"] else "",

@@ -213,6 +213,8 @@ def test_a_failed_merge_changes_nothing(project, annotator, spelled_twice, monke
 def test_gold_and_segments_mode_follow_a_rename(project, annotator, spelled_twice):
     second = spelled_twice.segments.annotatable().order_by("position")[1]
     boss = factories.member(project, role=Role.REVIEWER, username="boss")
+    # The annotator's own name, curated (shared) first: the gold then names it.
+    services.curate_sources(Source.objects.filter(project=project, name="Selenskyj"))
     annotate(
         second,
         boss,
