@@ -99,6 +99,8 @@
     if (editor) editor.open = true;
     attrRow = row;
     row.classList.add("armed");
+    var fresh = row.querySelector("details.gattr-new");
+    if (fresh) fresh.open = true;
     row.scrollIntoView({ block: "nearest" });
     return true;
   }
