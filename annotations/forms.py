@@ -368,6 +368,8 @@ class ReviewForm(forms.Form):
                     cue_spans=cue_spans,
                 )
             )
+        if len(attributions) > MAX_ATTRIBUTIONS:
+            errors.append(f"the gold takes at most {MAX_ATTRIBUTIONS} attributions")
         if errors:
             raise AnnotationRefused(errors)
         return tuple(attributions), held

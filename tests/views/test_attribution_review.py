@@ -305,6 +305,21 @@ def test_a_bad_gold_attribution_is_refused_with_422_and_nothing_is_stored(
         assert 'value="Peskow der Sprecher"' in html
 
 
+def test_more_than_twenty_gold_attributions_are_refused(client, reviewer, form_split):
+    article, segments, _anna, _bert = form_split
+    client.force_login(reviewer)
+    data = {"dim-claim": "factual", "gattr-count": "21"}
+    data.update({f"gattr-{i}-source": f"Quelle {i}" for i in range(21)})
+    response = client.post(
+        reverse("annotations:review_save", args=[article.pk, segments[1].pk]),
+        data,
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "at most 20 attributions" in response.content.decode()
+    assert not Annotation.objects.gold().exists()
+
+
 def test_a_post_without_the_editor_takes_the_sources_of_one_annotation(
     client, reviewer, form_split
 ):
