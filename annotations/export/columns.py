@@ -172,6 +172,13 @@ ATTRIBUTIONS: tuple[AttributionColumn, ...] = (
         item=cue_spans_text,
         agree="attribution_cue_spans_agree",
     ),
+    AttributionColumn(
+        "attribution_suggestion",
+        "list: whether each attribution came from a suggestion: `accepted` as "
+        "suggested, `edited` when changed after accepting, empty when entered "
+        "by hand",
+        key="suggestion",
+    ),
 )
 # Their names, in file order.
 ATTRIBUTION_COLUMNS = tuple(column.name for column in ATTRIBUTIONS)
