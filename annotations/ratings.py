@@ -123,6 +123,36 @@ class SpanAgreement:
 
 
 @dataclass
+class SuggestionFigures:
+    """How annotators used attribution suggestions, and whether their agreement
+    differs with and without them (an automation bias check): attribution
+    presence and canonical sources on the segments where everyone who labelled
+    them was offered suggestions, against those where nobody was."""
+
+    annotations_offered: int  # annotations saved while suggestions were offered
+    offered: int  # suggestions offered in all
+    accepted: int  # attributions taken as suggested
+    edited: int  # attributions taken from a suggestion, then changed
+    with_suggestions: list[tuple[str, agreement.DimensionReport]]
+    without_suggestions: list[tuple[str, agreement.DimensionReport]]
+
+    @property
+    def taken_share(self) -> float | None:
+        return (self.accepted + self.edited) / self.offered if self.offered else None
+
+    @property
+    def comparison(
+        self,
+    ) -> list[tuple[str, agreement.DimensionReport, agreement.DimensionReport]]:
+        return [
+            (name, with_report, without)
+            for (name, with_report), (_, without) in zip(
+                self.with_suggestions, self.without_suggestions, strict=True
+            )
+        ]
+
+
+@dataclass
 class ProjectAgreement:
     dimensions: list[DimensionAgreement]
     coders: dict[int, str]  # user id -> username
@@ -130,6 +160,7 @@ class ProjectAgreement:
     disagreed: list[DisagreedSegment] = field(default_factory=list)
     version: tuple = (0, None)  # AgreementVersion of the ratings it was computed from
     spans: list[SpanAgreement] = field(default_factory=list)
+    suggestions: SuggestionFigures | None = None
 
     def pairwise_matrix(self, dimension: DimensionAgreement):
         """Rows of (coder, [PairAgreement or None]) over all coders in name order."""
@@ -224,10 +255,22 @@ class AttributionRatings:
     spans: dict[str, list[agreement.Rating]] = field(
         default_factory=lambda: {key: [] for key in SPAN_NAMES}
     )
+    # (segment, coder) -> whether suggestions were offered when it was saved.
+    offered_to: dict[tuple[int, int], bool] = field(default_factory=dict)
+    uses: Counter = field(default_factory=Counter)
 
-    def add(self, segment_id: int, coder: int, attributions: list[dict]) -> None:
+    def add(
+        self, segment_id: int, coder: int, attributions: list[dict], shown: int = 0
+    ) -> None:
         rating = agreement.Rating
         ratings = self.ratings
+        self.offered_to[(segment_id, coder)] = shown > 0
+        if shown:
+            self.uses["annotations"] += 1
+            self.uses["offered"] += shown
+        for item in attributions:
+            if item.get("suggestion"):
+                self.uses[item["suggestion"]] += 1
         read = attribution_readings(attributions)
         ratings[ATTRIBUTION_PRESENCE].append(rating(segment_id, coder, read.presence))
         if read.sources is not None:
@@ -301,7 +344,7 @@ def load_ratings(
         "updated_at",
     ]
     if attributions is not None:
-        fields.append("values__attributions")
+        fields += ["values__attributions", "values__suggestions_shown"]
     rows = (
         Annotation.objects.own()
         .filter(article__project=project)
@@ -318,9 +361,12 @@ def load_ratings(
     for row in rows:
         segment_id, annotator_id, username, labels, stances, updated_at = row[:6]
         if attributions is not None:
-            given = row[6]
+            given, shown = row[6], row[7]
             attributions.add(
-                segment_id, annotator_id, given if isinstance(given, list) else []
+                segment_id,
+                annotator_id,
+                given if isinstance(given, list) else [],
+                shown if isinstance(shown, int) else 0,
             )
         count += 1
         if last is None or updated_at > last:
@@ -366,6 +412,7 @@ def project_agreement(
     specs, ratings, coders, version = load_ratings(
         project, index=index, attributions=collected
     )
+    suggestions = suggestion_figures(collected)
     ratings.update(collected.ratings)
     reports = []
     totals: Counter[int] = Counter()
@@ -415,7 +462,45 @@ def project_agreement(
         SpanAgreement(key, name, agreement.span_agreement(collected.spans.pop(key)))
         for key, name in SPAN_NAMES.items()
     ]
-    return ProjectAgreement(dimensions, coders, version[0], disagreed, version, spans)
+    return ProjectAgreement(
+        dimensions, coders, version[0], disagreed, version, spans, suggestions
+    )
+
+
+def suggestion_figures(collected: AttributionRatings) -> SuggestionFigures:
+    """The suggestions' use, and attribution agreement with and without them:
+    a segment counts as "with" when every annotator who labelled it was offered
+    suggestions, "without" when none was; mixed segments count in neither."""
+    offered: dict[int, set[bool]] = defaultdict(set)
+    for (segment_id, _coder), shown in collected.offered_to.items():
+        offered[segment_id].add(shown)
+    with_them = {s for s, kinds in offered.items() if kinds == {True}}
+    without = {s for s, kinds in offered.items() if kinds == {False}}
+
+    def reports(segments: set[int]) -> list[tuple[str, agreement.DimensionReport]]:
+        return [
+            (
+                name,
+                agreement.dimension_report(
+                    [r for r in collected.ratings[key] if r.item in segments],
+                    multi=multi,
+                ),
+            )
+            for key, name, multi in (
+                (ATTRIBUTION_PRESENCE, "Attribution: presence", False),
+                (ATTRIBUTION_SOURCE, "Attribution: canonical sources", True),
+            )
+        ]
+
+    uses = collected.uses
+    return SuggestionFigures(
+        annotations_offered=uses["annotations"],
+        offered=uses["offered"],
+        accepted=uses["accepted"],
+        edited=uses["edited"],
+        with_suggestions=reports(with_them),
+        without_suggestions=reports(without),
+    )
 
 
 AGREEMENT_CACHE_SECONDS = 24 * 3600
@@ -453,7 +538,7 @@ def cached_project_agreement(
     specs = index.specs() + attribution_specs(index)
     digest = hashlib.sha256(repr(specs).encode()).hexdigest()[:16]
     # v2: attribution figures and span agreement in the cached result.
-    key = f"agreement:v2:{project.pk}:{digest}:{most}"
+    key = f"agreement:v3:{project.pk}:{digest}:{most}"
     entry = cache.get(key)
     if entry is not None and entry.version == agreement_version(project):
         return entry

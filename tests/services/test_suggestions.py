@@ -274,3 +274,61 @@ def test_an_attribution_records_whether_it_came_from_a_suggestion(
             ),
             expected_revision=None,
         )
+
+
+def test_agreement_page_shows_suggestion_use_and_agreement_with_and_without(
+    client, project, reviewer, article
+):
+    """Segment 0: both annotators were offered a suggestion and both took it
+    (they agree); segment 1: neither was offered one, one gave a source (they
+    disagree): alpha with suggestions 1.0, without it is undefined-or-lower,
+    and the counts say what was taken."""
+    from annotations.ratings import project_agreement
+
+    anna = factories.member(project, username="anna")
+    bert = factories.member(project, username="bert")
+    first, second = sentence(article), sentence(article, 1)
+    for user, use in ((anna, "accepted"), (bert, "edited")):
+        save_annotation(
+            segment=first,
+            annotator=user,
+            payload=AnnotationInput(
+                labels={"claim": ("factual",)},
+                attributions=(
+                    AttributionInput(source_text="Dmitri Peskow", suggestion=use),
+                ),
+                suggestions_shown=1,
+            ),
+            expected_revision=None,
+        )
+    save_annotation(
+        segment=second,
+        annotator=anna,
+        payload=AnnotationInput(
+            labels={"claim": ("factual",)},
+            attributions=(AttributionInput(source_text="Die Zeitung"),),
+        ),
+        expected_revision=None,
+    )
+    save_annotation(
+        segment=second,
+        annotator=bert,
+        payload=AnnotationInput(labels={"claim": ("factual",)}),
+        expected_revision=None,
+    )
+    figures = project_agreement(project).suggestions
+    assert (figures.annotations_offered, figures.offered) == (2, 2)
+    assert (figures.accepted, figures.edited) == (1, 1)
+    assert figures.taken_share == 1.0
+    presence_with = dict(figures.with_suggestions)["Attribution: presence"]
+    presence_without = dict(figures.without_suggestions)["Attribution: presence"]
+    assert presence_with.n_items == 1
+    assert presence_without.n_items == 1
+    assert presence_with.percent == 1.0
+    assert presence_without.percent == 0.0
+    client.force_login(reviewer)
+    html = client.get(
+        reverse("annotations:team_agreement", args=[project.slug])
+    ).content.decode()
+    assert "2 suggestions offered with 2 annotations" in html
+    assert "1 accepted as suggested, 1 accepted and then edited (100 % taken)" in html
