@@ -522,6 +522,10 @@ FORMAT_CHOICES = [
 ]
 
 
+# A date input's value is ISO 8601 whatever the locale shows (HTML standard).
+ISO_DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class ExportForm(forms.Form):
     # Radio buttons, not selects: every choice and what it means is visible at once.
     mode = forms.ChoiceField(
@@ -537,12 +541,8 @@ class ExportForm(forms.Form):
     )
     outlet = forms.ChoiceField(required=False)
     title = forms.CharField(required=False, max_length=200, label="Title contains")
-    published_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    published_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    published_from = forms.DateField(required=False, widget=ISO_DATE_INPUT)
+    published_to = forms.DateField(required=False, widget=ISO_DATE_INPUT)
     include_unlabelled = forms.BooleanField(
         required=False,
         label_suffix="",

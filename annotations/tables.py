@@ -38,9 +38,7 @@ class WorkListTable(tables.Table):
     )
     my_done = tables.Column(verbose_name="My progress")
     team_done = tables.Column(verbose_name="Team progress")
-    last_activity = tables.DateTimeColumn(
-        verbose_name="Last activity", format="d.m.Y H:i", default="–"
-    )
+    last_activity = tables.DateTimeColumn(verbose_name="Last activity", default="–")
     action = tables.Column(verbose_name="", empty_values=(), orderable=False)
 
     class Meta:

@@ -6,6 +6,7 @@ Every variable is read here and nowhere else; a bad value raises
 switch ``DEBUG`` on for local work. See the README's "Settings" table.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -53,6 +54,22 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_format_locale(name: str, *, default: str) -> str:
+    """A locale Django has formats for, as a module name (``de_CH`` for ``de-CH``)."""
+    raw = os.environ.get(name) or default
+    locale = raw.strip().replace("-", "_")
+    try:
+        found = importlib.util.find_spec(f"django.conf.locale.{locale}.formats")
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise ImproperlyConfigured(
+            f"{name} must be a locale Django has formats for "
+            f"(de, de_CH, en_GB, fr, ...); got {raw!r}"
+        )
+    return locale
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -185,6 +202,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Berlin")
+# Dates and times on screen in this locale's numeric formats while the interface stays
+# English (workbench/formats/en/formats.py); "de" gives 04.12.2026 15:37.
+FORMAT_LOCALE = env_format_locale("FORMAT_LOCALE", default="de")
+FORMAT_MODULE_PATH = ["workbench.formats"]
 USE_I18N = True
 USE_TZ = True
 

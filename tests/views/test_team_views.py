@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -314,6 +316,20 @@ def test_dashboard_shows_progress_time_gold_and_disagreements(client, project, m
     assert row.record.annotation_count == 2
     assert response.context["articles"].disagreement_counts == {article.pk: 1}
     assert f'<progress value="1" max="{article.annotatable_count}">' in html
+
+
+def test_dashboard_dates_in_the_workbench_locale_not_the_interface_language(
+    client, project, manager
+):
+    """A Berlin workbench reads 04.12.2026 15:37, not 12/04/2026 3:37 p.m."""
+    article, segment, a, b = two_annotators_disagree(project, n_sentences=1)
+    when = dt.datetime(2026, 12, 4, 14, 37, tzinfo=dt.UTC)  # 15:37 in Berlin
+    Annotation.objects.filter(segment=segment).update(updated_at=when)
+    client.force_login(manager)
+    url = reverse("annotations:team_dashboard", args=[project.slug])
+    html = client.get(url).content.decode()
+    assert "04.12.2026 15:37" in html
+    assert "p.m." not in html
 
 
 def build(project, *, n_sentences: int, n_annotators: int):
