@@ -617,15 +617,24 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)]
 
 
-class ImportArticlesForm(forms.Form):
+class ProjectUploadForm(forms.Form):
+    """An upload into one of ``projects`` (those the user manages); the only one is
+    chosen already, as a manager of one project has nothing to pick."""
+
     project = forms.ModelChoiceField(queryset=Project.objects.none())
-    files = MultipleFileField(
-        help_text=".txt/.md (one article per file), .jsonl/.csv (one article per row)"
-    )
 
     def __init__(self, *args, projects: QuerySet, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
+        first_two = list(projects[:2])
+        if len(first_two) == 1:
+            self.fields["project"].initial = first_two[0]
+
+
+class ImportArticlesForm(ProjectUploadForm):
+    files = MultipleFileField(
+        help_text=".txt/.md (one article per file), .jsonl/.csv (one article per row)"
+    )
 
 
 class SourceAdminForm(forms.ModelForm):
@@ -672,8 +681,7 @@ class SourceAdminForm(forms.ModelForm):
         return data
 
 
-class ImportSuggestionsForm(forms.Form):
-    project = forms.ModelChoiceField(queryset=Project.objects.none())
+class ImportSuggestionsForm(ProjectUploadForm):
     origin = forms.CharField(
         max_length=100,
         help_text="The model's or tool's name; annotators see it beside each "
@@ -688,8 +696,3 @@ class ImportSuggestionsForm(forms.Form):
         label="Replace this origin's earlier suggestions for the same segments",
     )
 
-    def __init__(self, *args, projects: QuerySet, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = projects
-        if projects.count() == 1:
-            self.fields["project"].initial = projects.first()
