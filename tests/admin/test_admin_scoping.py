@@ -399,7 +399,8 @@ def test_import_form_leaves_the_choice_to_a_manager_of_several_projects(
 ):
     Membership.objects.create(project=world.b, user=world.manager, role=Role.MANAGER)
     page = text(manager_client.get(reverse("admin:annotations_article_import")))
-    assert "ZZA Projekt" in page and "ZZB Projekt" in page
+    assert "ZZA Projekt" in page
+    assert "ZZB Projekt" in page
     assert '<option value="" selected>' in page
     assert not re.search(r'<option value="\d+" selected>', page)
 
