@@ -695,4 +695,3 @@ class ImportSuggestionsForm(ProjectUploadForm):
         required=False,
         label="Replace this origin's earlier suggestions for the same segments",
     )
-
