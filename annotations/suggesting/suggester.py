@@ -31,6 +31,7 @@ from .features import (
     cue_features,
     none_features,
     source_features,
+    stem,
 )
 from .tokens import QUOTE_MARKS, tokenize
 
@@ -169,6 +170,8 @@ class Model:
     attachments: dict[str, frozenset[str]]  # cue word -> its particles/reflexives
     pairs: frozenset[tuple[str, str]]  # cue words that form one discontinuous cue
     calibration: tuple[float, float]  # score = sigmoid(a * margin + b)
+    # verb -> (times one event with the cue noun right before it, times two)
+    noun_verb: dict[str, tuple[int, int]]
 
 
 def model_from_dict(data: dict) -> Model:
@@ -178,11 +181,16 @@ def model_from_dict(data: dict) -> Model:
         cue_words=CueWords(
             frozenset(data["cue_vocab"]),
             {word: (cue, seen) for word, (cue, seen) in data["cue_counts"].items()},
+            {
+                word: (cue, seen)
+                for word, (cue, seen) in data.get("cue_case_counts", {}).items()
+            },
         ),
         source_weights=data["source_weights"],
         attachments={k: frozenset(v) for k, v in data["attachments"].items()},
         pairs=frozenset(tuple(pair) for pair in data["pairs"]),
         calibration=tuple(data["calibration"]),
+        noun_verb={k: (v[0], v[1]) for k, v in data.get("noun_verb", {}).items()},
     )
 
 
@@ -485,8 +493,12 @@ def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
     groups: list[list[int]] = []
     for i in tagged:
         if groups and (
-            i == groups[-1][-1] + 1
+            (i == groups[-1][-1] + 1 and not _two_events(s, i, model))
             or any((s.lower[j], s.lower[i]) in model.pairs for j in groups[-1])
+            or any(
+                ("~" + stem(s.lower[j]), "~" + stem(s.lower[i])) in model.pairs
+                for j in groups[-1]
+            )
             or (
                 # "bin ... der Meinung", "ist ... überzeugt": one event
                 all(s.lower[j] in _SEIN for j in groups[-1])
@@ -506,6 +518,19 @@ def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
         ):
             group.insert(0, first - 1)
     return groups
+
+
+def _two_events(s: Sentence, i: int, model: Model) -> bool:
+    """Whether tagged verb ``i`` right after a tagged noun is an event of its
+    own ("Ihr Antrag fordert", "den Antrag ablehnen"), not the noun's light
+    verb ("Frage stellen", "Kenntnis nehmen")."""
+    if i < 2 or not s.cap[i - 1] or s.cap[i]:
+        return False
+    same, apart = model.noun_verb.get(s.lower[i], (0, 0))
+    if same or apart:
+        return apart > same
+    cue, seen = model.cue_words.counts.get(s.lower[i], (0, 0))
+    return seen > 0 and cue >= 0.5 * seen
 
 
 def _attach(s: Sentence, group: list[int], model: Model) -> list[int]:

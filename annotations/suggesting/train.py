@@ -22,10 +22,12 @@ from .corpus import Speech, debate_of, read_corpus, split_of
 from .features import (
     CueWords,
     Sentence,
+    cased_key,
     candidate_ok,
     cue_features,
     none_features,
     source_features,
+    stem,
 )
 from .perceptron import AveragedPerceptron, train_epochs
 from .scoring import Counts, score_speech
@@ -35,7 +37,7 @@ from .tokens import tokenize
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "spkatt-2023-task1-train"
 SEED = 20230914
-CUE_EPOCHS = 8
+CUE_EPOCHS = int(__import__("os").environ.get("EP", 8))
 SOURCE_EPOCHS = 8
 # Attachments and pairs must be seen this often to be shipped.
 MIN_COUNT = 2
@@ -61,12 +63,23 @@ def _overlapping(sentence: Sentence, spans) -> list[int]:
     ]
 
 
-def cue_counts(speeches: list[Speech]) -> dict[str, tuple[int, int]]:
-    """(times a cue token, times seen) for every word that was a cue token."""
+def cue_counts(
+    speeches: list[Speech], cased: bool = False
+) -> dict[str, tuple[int, int]]:
+    """(times a cue token, times seen) for every word that was a cue token.
+    ``cased``: keyed by cased_key() instead (words not first in a sentence,
+    "^" before a capitalised word, "_" before a lowercase one)."""
     cue: Counter = Counter()
     seen: Counter = Counter()
     for speech in speeches:
-        for _, span, word in speech.tokens:
+        previous = -1
+        for segment, span, word in speech.tokens:
+            first = segment != previous
+            previous = segment
+            if cased:
+                if first:
+                    continue
+                word = cased_key(word, speech.text[span[0]].isupper())
             seen[word] += 1
             if span in speech.cue_tokens:
                 cue[word] += 1
@@ -92,7 +105,9 @@ def crossfit_words(speeches: list[Speech], vocab: set[str]) -> dict[str, CueWord
     out = {}
     for fold in range(FOLDS):
         others = [s for s in speeches if fold_of[debate_of(s.name)] != fold]
-        words = CueWords(frozenset(vocab), cue_counts(others))
+        words = CueWords(
+            frozenset(vocab), cue_counts(others), cue_counts(others, cased=True)
+        )
         for speech in speeches:
             if fold_of[debate_of(speech.name)] == fold:
                 out[speech.name] = words
@@ -107,10 +122,23 @@ def collect(speeches: list[Speech], vocab: set[str]):
     attach_counts: dict[str, Counter] = defaultdict(Counter)
     cue_counts: Counter = Counter()
     pair_counts: Counter = Counter()
+    stem_pair_counts: Counter = Counter()
+    joins: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for speech in speeches:
         sentences = sentences_of(speech)
         cue_spans = speech.cue_tokens
         known = crossfit[speech.name]
+        event_of: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for number, event in enumerate(speech.events):
+            for span in event.cue:
+                event_of[span].add(number)
+        for sentence in sentences:
+            tokens = sentence.tokens
+            for i in range(1, len(tokens) - 1):
+                here = event_of.get((tokens[i].start, tokens[i].end))
+                after = event_of.get((tokens[i + 1].start, tokens[i + 1].end))
+                if here and after and sentence.cap[i] and not sentence.cap[i + 1]:
+                    joins[sentence.lower[i + 1]][0 if here & after else 1] += 1
         for sentence in sentences:
             gold = set(_overlapping(sentence, cue_spans))
             for i in range(len(sentence.lower)):
@@ -138,6 +166,11 @@ def collect(speeches: list[Speech], vocab: set[str]):
             for a, b in zip(cue, cue[1:], strict=False):
                 if b > a + 1:
                     pair_counts[(sentence.lower[a], sentence.lower[b])] += 1
+            for k, a in enumerate(cue):
+                for b in cue[k + 1 :]:
+                    stem_pair_counts[
+                        (stem(sentence.lower[a]), stem(sentence.lower[b]))
+                    ] += 1
             cue_set = frozenset(_overlapping(sentence, event.cue))
             options = [none_features(sentence, head)]
             gold_source = set(_overlapping(sentence, event.source))
@@ -162,12 +195,19 @@ def collect(speeches: list[Speech], vocab: set[str]):
     pairs = sorted(
         [a, b] for (a, b), count in pair_counts.items() if count >= MIN_COUNT
     )
-    return cue_examples, source_examples, attachments, pairs
+    pairs += sorted(
+        ["~" + a, "~" + b]
+        for (a, b), count in stem_pair_counts.items()
+        if count >= MIN_COUNT
+    )
+    return cue_examples, source_examples, attachments, pairs, dict(sorted(joins.items()))
 
 
 def train_model(speeches: list[Speech], threshold: float, calibration) -> dict:
     vocab = cue_vocabulary(speeches)
-    cue_examples, source_examples, attachments, pairs = collect(speeches, vocab)
+    cue_examples, source_examples, attachments, pairs, joins = collect(
+        speeches, vocab
+    )
     cue_model = AveragedPerceptron()
     train_epochs(
         cue_examples,
@@ -195,8 +235,13 @@ def train_model(speeches: list[Speech], threshold: float, calibration) -> dict:
         "cue_counts": {
             word: list(counts) for word, counts in cue_counts(speeches).items()
         },
+        "cue_case_counts": {
+            word: list(counts)
+            for word, counts in cue_counts(speeches, cased=True).items()
+        },
         "attachments": attachments,
         "pairs": pairs,
+        "noun_verb": joins,
         "cue_weights": cue_model.averaged(),
         "source_weights": source_model.averaged(),
     }
