@@ -157,6 +157,7 @@ _FREE_CLAUSE_OPENERS = (
         {"wie", "weil", "da", "wenn", "als", "nachdem", "während", "obwohl", "was"}
     )
 )
+_VERB_CATEGORIES = frozenset({"verb", "particle_verb", "lassen", "preposition"})
 # Margin given to a cue that grammar alone names (the model did not tag it).
 GRAMMAR_CUE_MARGIN = 4.0
 
@@ -439,10 +440,23 @@ def _is_attribution(
         if _has_content(s, cue, reach=3):
             return True
         # Otherwise only with its own holder: "Ihre Botschaft", "die
-        # Forderung der AfD", not "Gespräche zwischen Russland und ...".
-        return source is not None and (by_grammar or _attached(s, group, source))
+        # Forderung der AfD", not "Gespräche zwischen Russland und ...". A
+        # possessive alone makes an attribution of a noun of the grammar
+        # lists only ("Ihre Botschaft", "unser Antrag"; a stance without
+        # content, "seine Haltung", is not reported speech).
+        if source is None:
+            return False
+        if (
+            source[0] == source[1]
+            and lower[source[0]] in lexicon.POSSESSIVES
+            and s.category[group[0]] not in ("noun", "wnoun", "wtail")
+        ):
+            return False
+        return by_grammar or _attached(s, group, source)
     if _has_content(s, cue):
-        return True
+        # A headline's colon after a verb with nobody saying it ("Putins
+        # Strategie enthüllt: Telefonat mit Trump ...") is no reported speech.
+        return source is not None or not (_colon_only(s, cue) and _headline(s))
     if source is None:
         return False
     if by_grammar or _has_content(s, cue, comma_clause=True):
@@ -496,7 +510,9 @@ def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
             (i == groups[-1][-1] + 1 and not _two_events(s, i, model))
             or any((s.lower[j], s.lower[i]) in model.pairs for j in groups[-1])
             or any(
+                # "Fragen ... gestellt", "stellen sich ... die Frage"
                 ("~" + stem(s.lower[j]), "~" + stem(s.lower[i])) in model.pairs
+                and s.clause[j] == s.clause[i]
                 for j in groups[-1]
             )
             or (
@@ -629,6 +645,17 @@ def _has_content(
     return False
 
 
+def _colon_only(s: Sentence, cue: frozenset[int]) -> bool:
+    """Whether the cue's content is announced by a colon right after it."""
+    last = max(cue)
+    return last + 1 < len(s.lower) and s.lower[last + 1] == ":"
+
+
+def _headline(s: Sentence) -> bool:
+    """A segment that ends in a word, without punctuation: a title."""
+    return bool(s.tokens) and s.word[-1]
+
+
 def _phrase_start_ok(s: Sentence, first: int) -> bool:
     """Whether a noun phrase starting at ``first`` opens its clause (after the
     sentence start, punctuation, a conjunction, "dass", "wie", "warum" ...)."""
@@ -685,6 +712,13 @@ def _grammar_source(
         if j >= 0 and _name_like(s, j):
             return _noun_phrase(s, j, cue)
         return None
+    if head > 0 and s.cap[head] and s.category[head] not in _VERB_CATEGORIES:
+        # "Ihre deutliche Botschaft", "unser Antrag": the possessive.
+        k = head - 1
+        while k > 0 and _is_adjective(s, k):
+            k -= 1
+        if lower[k] in lexicon.POSSESSIVES and k not in cue:
+            return k, k
     if word in _OPINION_NOUNS and head > 0 and lower[head - 1] == "der":
         # "Ich bin (schon lange) der Meinung, dass ...": the subject of "sein".
         for j in range(head - 2, -1, -1):

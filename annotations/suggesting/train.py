@@ -36,7 +36,7 @@ from .tokens import tokenize
 
 REPO = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "spkatt-2023-task1-train"
-SEED = 20230914
+SEED = int(__import__("os").environ.get("SEED", 20230914))
 CUE_EPOCHS = int(__import__("os").environ.get("EP", 8))
 SOURCE_EPOCHS = 8
 # Attachments and pairs must be seen this often to be shipped.
