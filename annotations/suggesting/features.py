@@ -10,6 +10,8 @@ the suggester call the same functions, so they cannot drift apart.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from . import lexicon
 from .tokens import QUOTE_MARKS, Token, quote_flags
 
@@ -33,11 +35,13 @@ _STEM_SUFFIXES = (
 
 # Particles a finite verb leaves at the end of its clause.
 _SEPARATED = lexicon.PARTICLES | frozenset(
-    "ab an auf aus bei durch ein fest fort her herum hin los mit nach um vor "
-    "vorbei weg weiter zu zurück zusammen".split()
+    ["ab", "an", "auf", "aus", "bei", "durch", "ein", "fest", "fort", "her"]
+    + ["herum", "hin", "los", "mit", "nach", "um", "vor", "vorbei", "weg"]
+    + ["weiter", "zu", "zurück", "zusammen"]
 )
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(lower: str) -> str:
     """A crude stem: the participle "ge-" and one inflection suffix removed."""
     word = lower
@@ -218,15 +222,21 @@ class CueWords:
 def cue_features(
     s: Sentence, i: int, head: str = "", words: CueWords | None = None
 ) -> list[str]:
-    lower = s.lower
-    n = len(lower)
-    w = lower[i]
-    prev1 = lower[i - 1] if i > 0 else "<s>"
-    prev2 = lower[i - 2] if i > 1 else "<s>"
-    next1 = lower[i + 1] if i + 1 < n else "</s>"
-    next2 = lower[i + 2] if i + 2 < n else "</s>"
+    """All features of token ``i`` as a cue: those of the word itself and
+    those of its context (the suggester caches the word's part)."""
+    return cue_word_features(s, i, head, words) + cue_context_features(s, i)
+
+
+def word_key(s: Sentence, i: int, head: str) -> tuple[str, str, str]:
+    """What cue_word_features() depends on: word, shape (first or not), head."""
+    return s.lower[i], s.shape[i] if i else "first-" + s.shape[i], head
+
+
+def cue_word_features(
+    s: Sentence, i: int, head: str = "", words: CueWords | None = None
+) -> list[str]:
+    w, shape, _ = word_key(s, i, head)
     cat = s.category[i]
-    shape = s.shape[i] if i else "first-" + s.shape[i]
     features = [
         "b",
         "w=" + w,
@@ -235,30 +245,42 @@ def cue_features(
         "p3=" + w[:3],
         "sh=" + shape,
         "cat=" + cat,
+        "cat|sh=" + cat + "|" + shape,
+        "s4=" + w[-4:],
+    ]
+    if i:
+        features.append("w|cap=" + w + ("|C" if s.cap[i] else "|l"))
+    if words is not None:
+        features += words.ratio_features(w, cat, cased_key(w, s.cap[i]) if i else "")
+    if head:
+        features.append("head=" + head)
+        features.append("headst=" + stem(head))
+    return features
+
+
+def cue_context_features(s: Sentence, i: int) -> list[str]:
+    lower = s.lower
+    n = len(lower)
+    w = lower[i]
+    prev1 = lower[i - 1] if i > 0 else "<s>"
+    prev2 = lower[i - 2] if i > 1 else "<s>"
+    next1 = lower[i + 1] if i + 1 < n else "</s>"
+    next2 = lower[i + 2] if i + 2 < n else "</s>"
+    cat = s.category[i]
+    features = [
         "w-1=" + prev1,
         "w+1=" + next1,
         "w-2=" + prev2,
         "w+2=" + next2,
         "w-1w=" + prev1 + "|" + w,
         "ww+1=" + w + "|" + next1,
-        "cat|sh=" + cat + "|" + shape,
         "cat|w+1=" + cat + "|" + next1,
         "cat|w-1=" + cat + "|" + prev1,
+        "sh-1=" + (s.shape[i - 1] if i else "<s>"),
+        "sh+1=" + (s.shape[i + 1] if i + 1 < n else "</s>"),
     ]
-    features.append("sh-1=" + (s.shape[i - 1] if i else "<s>"))
-    features.append("sh+1=" + (s.shape[i + 1] if i + 1 < n else "</s>"))
-    features.append("s4=" + w[-4:])
-    if i:
-        features.append("w|cap=" + w + ("|C" if s.cap[i] else "|l"))
     if prev1 in lexicon.DETERMINERS:
         features.append("det-1")
-    if words is not None:
-        features += words.ratio_features(
-            w, cat, cased_key(w, s.cap[i]) if i else ""
-        )
-    if head:
-        features.append("head=" + head)
-        features.append("headst=" + stem(head))
     if s.quoted[i]:
         features.append("inquote")
     if s.has_quote:

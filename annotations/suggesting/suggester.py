@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -28,10 +28,12 @@ from .features import (
     CueWords,
     Sentence,
     candidate_ok,
-    cue_features,
+    cue_context_features,
+    cue_word_features,
     none_features,
     source_features,
     stem,
+    word_key,
 )
 from .tokens import QUOTE_MARKS, tokenize
 
@@ -158,6 +160,8 @@ _FREE_CLAUSE_OPENERS = (
     )
 )
 _VERB_CATEGORIES = frozenset({"verb", "particle_verb", "lassen", "preposition"})
+# Words whose own cue score is kept between calls (then the cache restarts).
+WORD_CACHE = 200_000
 # Margin given to a cue that grammar alone names (the model did not tag it).
 GRAMMAR_CUE_MARGIN = 4.0
 
@@ -173,6 +177,8 @@ class Model:
     calibration: tuple[float, float]  # score = sigmoid(a * margin + b)
     # verb -> (times one event with the cue noun right before it, times two)
     noun_verb: dict[str, tuple[int, int]]
+    # word_key() -> score of the word's own cue features (filled at run time)
+    word_scores: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def model_from_dict(data: dict) -> Model:
@@ -260,12 +266,21 @@ def _analyse_sentence(
     words = model.cue_words
     candidate = words.candidate
     weights = model.cue_weights
+    word_scores = model.word_scores
+    if len(word_scores) > WORD_CACHE:
+        word_scores.clear()
     tagged: dict[int, float] = {}
     for i in range(len(lower)):
         head = candidate(s, i)
         if head is None:
             continue
-        margin = _score(weights, cue_features(s, i, head, words))
+        key = word_key(s, i, head)
+        own = word_scores.get(key)
+        if own is None:
+            own = word_scores[key] = _score(
+                weights, cue_word_features(s, i, head, words)
+            )
+        margin = own + _score(weights, cue_context_features(s, i))
         if margin > model.cue_threshold:
             tagged[i] = margin
     for i in _grammar_cues(s):

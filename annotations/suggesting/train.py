@@ -22,8 +22,8 @@ from .corpus import Speech, debate_of, read_corpus, split_of
 from .features import (
     CueWords,
     Sentence,
-    cased_key,
     candidate_ok,
+    cased_key,
     cue_features,
     none_features,
     source_features,
@@ -200,14 +200,13 @@ def collect(speeches: list[Speech], vocab: set[str]):
         for (a, b), count in stem_pair_counts.items()
         if count >= MIN_COUNT
     )
-    return cue_examples, source_examples, attachments, pairs, dict(sorted(joins.items()))
+    noun_verb = dict(sorted(joins.items()))
+    return cue_examples, source_examples, attachments, pairs, noun_verb
 
 
 def train_model(speeches: list[Speech], threshold: float, calibration) -> dict:
     vocab = cue_vocabulary(speeches)
-    cue_examples, source_examples, attachments, pairs, joins = collect(
-        speeches, vocab
-    )
+    cue_examples, source_examples, attachments, pairs, joins = collect(speeches, vocab)
     cue_model = AveragedPerceptron()
     train_epochs(
         cue_examples,
