@@ -1,11 +1,14 @@
 """Lexical features of one segment, shared by training and suggesting.
 
 No part-of-speech tagger: word identity, rough stems and suffixes, shape,
-membership in the grammar lists, neighbouring words, quotation context and the
-words that introduce reported clauses ("dass", ":", Konjunktiv I) stand in for
-syntax. Both the cue tagger and the source ranker are linear models over these
-string features, so this module defines what the models can see; train.py and
-the suggester call the same functions, so they cannot drift apart.
+membership in the grammar lists (and in the wider hand-written lists of words
+for speaking and thinking), how often the word, its stem and its capitalised
+or lowercase form were cues in training, neighbouring words, a particle at the
+end of the clause, quotation context and the words that introduce reported
+clauses ("dass", ":", Konjunktiv I) stand in for syntax. Both the cue tagger
+and the source ranker are linear models over these string features, so this
+module defines what the models can see; train.py and the suggester call the
+same functions, so they cannot drift apart.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ end of the clause ("teilte ... mit"). The expansion is regular German
 morphology; irregular verbs list their third-person present, past and
 participle.
 
+A wider circle of words (``_WIDE_VERBS``, ``_WIDE_NOUNS``) is no grammar
+rule: it only gives the cue tagger a category for words it never saw in
+training.
+
 What was learned from SpkAtt-2023 (which words are cues how often, which
 particle or reflexive a cue verb takes) is NOT here: it lives in
 ``data/model.json`` under the dataset's licence (``data/LICENSE-SpkAtt-2023.md``).

@@ -1,18 +1,21 @@
 """The run-time path: article text and segments in, attribution suggestions out.
 
-Per segment: tokenise; score every token that could be a cue (a word the model
-has seen as a cue, or one in the grammar lists) with the cue tagger; join the
-tagged tokens into events (neighbours, learned pairs, a verb and its separated
-particle or reflexive, "ließ ... durchblicken", "nach Angaben"); rank the
+Per segment: tokenise; score every token that could be a cue (every word of
+four letters or more, shorter ones seen as cues or in the grammar lists) with
+the cue tagger; join the tagged tokens into events (neighbours unless a verb
+after a noun is an event of its own, learned pairs of words or stems in one
+clause, a verb and its separated particle or reflexive, "ließ ...
+durchblicken", "nach Angaben"); rank the
 segment's words as the source of each event, against "no source here"; widen
 the chosen word to its noun phrase; name the form from what surrounds the cue
 (quotation marks, colon, "dass"/"ob"/w-clause, Konjunktiv I, prepositional
 cue). A segment with no cue but in Konjunktiv I, or inside a quotation that an
 attribution opened, continues the previous attribution (free indirect / direct).
 
-Cost: one regex pass plus a few dict lookups per candidate token; the source
-ranking runs only for tokens tagged as cues. No file is read after the first
-call (the model is cached).
+Cost: one regex pass plus a few dict lookups per candidate token (the score
+of a word's own features is cached, only its context is scored each time); the
+source ranking runs only for tokens tagged as cues. No file is read after the
+first call (the model is cached).
 """
 
 from __future__ import annotations
