@@ -30,7 +30,7 @@ from .features import (
     stem,
 )
 from .perceptron import AveragedPerceptron, train_epochs
-from .scoring import Counts, score_speech
+from .scoring import Counts, overlaps, score_speech
 from .suggester import MODEL_PATH, Model, analyse_article, model_from_dict
 from .tokens import tokenize
 
@@ -310,13 +310,15 @@ CV_FOLDS = 4
 
 def cross_validate(
     speeches: list[Speech],
-) -> tuple[dict[float, Counts], list[tuple[float, bool]]]:
+) -> tuple[dict[float, Counts], list[tuple[float, bool]], list]:
     """Counts per cue threshold and out-of-fold cue margins, by CV_FOLDS-fold
-    cross-validation over debates (debate index modulo CV_FOLDS)."""
+    cross-validation over debates (debate index modulo CV_FOLDS); and per
+    fold the model data and the speeches it did not see."""
     debates = sorted({debate_of(speech.name) for speech in speeches})
     fold_of = {debate: index % CV_FOLDS for index, debate in enumerate(debates)}
     counts = {threshold: Counts() for threshold in THRESHOLDS}
     margins: list[tuple[float, bool]] = []
+    folds = []
     for fold in range(CV_FOLDS):
         inside = [s for s in speeches if fold_of[debate_of(s.name)] != fold]
         outside = [s for s in speeches if fold_of[debate_of(s.name)] == fold]
@@ -325,7 +327,58 @@ def cross_validate(
             model = model_from_dict({**data, "cue_threshold": threshold})
             counts[threshold].add(evaluate_model(outside, model))
         margins += _margins(outside, model_from_dict(data))
-    return counts, margins
+        folds.append((data, outside))
+    return counts, margins, folds
+
+
+def write_errors(path: Path, folds: list, threshold: float) -> None:
+    """The cross-validation's false cues and missed events (mentions=True),
+    most frequent words first, then each with its context: for error
+    analysis on the training part (never on HELD OUT)."""
+    rows = []
+    for data, outside in folds:
+        model = model_from_dict({**data, "cue_threshold": threshold})
+        for speech in outside:
+            used: set[int] = set()
+            for cue, _ in predict(speech, model):
+                if not cue:
+                    continue
+                match = next(
+                    (
+                        k
+                        for k, event in enumerate(speech.events)
+                        if k not in used and overlaps(cue, event.cue)
+                    ),
+                    None,
+                )
+                if match is None:
+                    rows.append(("FP", speech, cue, ""))
+                else:
+                    used.add(match)
+            for k, event in enumerate(speech.events):
+                if k not in used:
+                    kind = "attribution" if event.attribution else "mention"
+                    rows.append(("FN", speech, event.cue, kind))
+    lines = []
+    for label in ("FP", "FN"):
+        words = Counter(
+            " ".join(speech.text[a:b] for a, b in spans).lower()
+            for kind, speech, spans, _ in rows
+            if kind == label
+        )
+        common = ", ".join(f"{word} {count}" for word, count in words.most_common(60))
+        lines.append(f"{label} {sum(words.values())}: {common}")
+    for kind, speech, spans, note in rows:
+        start, end = spans[0][0], spans[-1][1]
+        context = (
+            speech.text[max(0, start - 70) : start]
+            + "[["
+            + speech.text[start:end]
+            + "]]"
+            + speech.text[end : end + 70]
+        ).replace("\n", " ")
+        lines.append(f"{kind}\t{note}\t{speech.name}\t{context}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def choose_threshold(counts: dict[float, Counts]) -> float:
@@ -357,13 +410,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--output", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--errors",
+        type=Path,
+        help="also write the cross-validation's false and missed cues here",
+    )
     args = parser.parse_args(argv)
     speeches = read_corpus(args.corpus)
     part = split_of([speech.name for speech in speeches])
     pool = [s for s in speeches if part[s.name] != "heldout"]
     print(f"training part: {len(pool)} speeches (held out: not read)")
-    counts, margins = cross_validate(pool)
+    counts, margins, folds = cross_validate(pool)
     threshold = choose_threshold(counts)
+    if args.errors:
+        write_errors(args.errors, folds, threshold)
     calibration = fit_calibration(margins)
     for value in THRESHOLDS:
         mark = " <- chosen" if value == threshold else ""
