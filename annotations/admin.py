@@ -20,13 +20,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .export.queries import ExportOptions
-from .forms import ImportArticlesForm, SourceAdminForm
+from .forms import ImportArticlesForm, ImportSuggestionsForm, SourceAdminForm
 from .jobs import start_import
 from .models import (
     Annotation,
     Article,
     Assignment,
     Dimension,
+    ImportedSuggestion,
     ImportJob,
     Label,
     LabelScheme,
@@ -39,6 +40,7 @@ from .models import (
 )
 from .permissions import editable_scheme_ids, has_role, managed_project_ids
 from .snapshot import values_changes, values_summary
+from .suggesting.external import SuggestionsRefused, parse_suggestions
 from .views.export import export_response
 
 
@@ -82,7 +84,8 @@ def is_manager(request: HttpRequest) -> bool:
 
 
 def project_id_of(request: HttpRequest, obj) -> int | None:
-    """The project of a Project, of a row with ``project`` or with ``article``.
+    """The project of a Project, of a row with ``project``, ``article`` or
+    ``segment``.
 
     Articles' projects are remembered per request: deleting an article checks
     every segment, annotation and assignment, with one query per article.
@@ -91,6 +94,8 @@ def project_id_of(request: HttpRequest, obj) -> int | None:
         return obj.pk
     if hasattr(obj, "project_id"):
         return obj.project_id
+    if not hasattr(obj, "article_id"):  # an imported suggestion: its segment's
+        obj = obj.segment
     articles = request.__dict__.setdefault("_article_project_ids", {})
     if obj.article_id not in articles:
         articles[obj.article_id] = (
@@ -297,6 +302,7 @@ class ProjectAdmin(ProjectScopedAdmin, admin.ModelAdmin):
         "slug",
         "language",
         "scheme",
+        "suggestions_enabled",
         "article_count",
         "member_count",
     ]
@@ -342,6 +348,17 @@ class StanceTargetAdmin(ProjectScopedAdmin, admin.ModelAdmin):
     list_select_related = ["project"]
     list_filter = [("project", admin.RelatedOnlyFieldListFilter), "active"]
     search_fields = ["name", "code"]
+
+
+class NamedValuesFilter(admin.AllValuesFieldListFilter):
+    """Django's filter by the values in use, with a name for the empty one (an
+    empty link text is a link without a name, WCAG 2.4.4)."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] == "":
+                choice = {**choice, "display": "(none)"}
+            yield choice
 
 
 class CuratedFilter(admin.SimpleListFilter):
@@ -593,7 +610,11 @@ class ArticleAdmin(RecountsProgress, ProjectScopedAdmin, admin.ModelAdmin):
         "source_file",
     ]
     list_select_related = ["project"]
-    list_filter = [("project", admin.RelatedOnlyFieldListFilter), "outlet", "language"]
+    list_filter = [
+        ("project", admin.RelatedOnlyFieldListFilter),
+        ("outlet", NamedValuesFilter),
+        "language",
+    ]
     search_fields = ["title", "byline", "outlet", "source_file"]
     date_hierarchy = "imported_at"
     readonly_fields = [
@@ -933,6 +954,85 @@ class AnnotationAdmin(RecountsProgress, ProjectScopedAdmin, SimpleHistoryAdmin):
         return format_html(
             "<ul>{}</ul>",
             format_html_join("", "<li>{} · {} · rev. {}: {}</li>", reversed(lines)),
+        )
+
+
+@admin.register(ImportedSuggestion)
+class ImportedSuggestionAdmin(ProjectScopedAdmin, admin.ModelAdmin):
+    """Suggestions loaded from other models or tools: listed, deleted, imported."""
+
+    project_path = "segment__article__project"
+    list_display = ["origin", "segment", "source_text", "form", "score", "imported_at"]
+    list_select_related = ["segment"]
+    list_filter = [
+        "origin",
+        ("segment__article__project", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["origin", "source_text", "segment__text"]
+    readonly_fields = [
+        "segment",
+        "origin",
+        "cue_spans",
+        "source_start",
+        "source_end",
+        "source_text",
+        "form",
+        "score",
+        "imported_at",
+    ]
+    change_list_template = "admin/annotations/importedsuggestion/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # imported, never typed in
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="annotations_importedsuggestion_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        projects = Project.objects.filter(pk__in=managed_ids(request))
+        if not projects.exists():
+            return redirect("admin:annotations_importedsuggestion_changelist")
+        form = ImportSuggestionsForm(
+            request.POST or None, request.FILES or None, projects=projects
+        )
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            upload = data["file"]
+            try:
+                stored = services.import_suggestions(
+                    project=data["project"],
+                    suggestions=parse_suggestions(upload.read(), name=upload.name),
+                    origin=data["origin"],
+                    replace=data["replace"],
+                )
+            except SuggestionsRefused as refusal:
+                for error in refusal.errors[:20]:
+                    self.message_user(request, error, messages.ERROR)
+                self.message_user(
+                    request, f"{upload.name}: nothing imported", messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"{upload.name}: imported {stored} suggestions",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:annotations_importedsuggestion_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Import suggestions",
+        }
+        return render(
+            request, "admin/annotations/importedsuggestion/import.html", context
         )
 
 

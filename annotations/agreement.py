@@ -55,6 +55,8 @@ __all__ = [
     "DimensionReport",
     "PairAgreement",
     "Rating",
+    "SpanPairAgreement",
+    "SpanReport",
     "coincidence_matrix",
     "cohen_kappa",
     "confusion",
@@ -70,6 +72,8 @@ __all__ = [
     "nominal_distance",
     "pairwise_cohen_kappa",
     "percent_agreement",
+    "span_agreement",
+    "spans_overlap",
 ]
 
 type Label = str
@@ -769,4 +773,134 @@ def dimension_report(
         prevalence=_prevalence(t),
         confusion=_confusion(t),
         item_scores=_item_scores(t, distance) if item_scores else {},
+    )
+
+
+# --------------------------------------------------------------------------------
+# Span agreement: pairwise precision, recall and F1 by character overlap
+# --------------------------------------------------------------------------------
+#
+# Where annotators mark *where* something is (the source's words, the cue's
+# words), the items are not fixed in advance and chance agreement is undefined,
+# so the span-level figures are pairwise precision/recall/F1 with one annotator
+# taken as the reference for the other (Hripcsak & Rothschild 2005: F1 between
+# two annotators approaches kappa when negatives are many; GATE's IAA plugin
+# reports the same per pair), with partial ("lenient") matching: a span counts
+# as found when it shares at least one character with a span of the other
+# annotator in the same segment. INCEpTION's user guide (Agreement, "Coding vs.
+# Unitizing") judges partial overlap of span annotations by characters, not
+# tokens, and reports agreement per annotator pair; its coding measures would
+# drop a span the other annotator marked differently as "incomplete", which is
+# why spans are not given a coding coefficient here.
+#
+# A rating's value is the tuple of an annotator's *units* in one item (segment):
+# each unit a tuple of ``(start, end)`` parts (half-open character offsets), one
+# part for a source span, one or more for a discontinuous cue. An annotator who
+# labelled the segment but marked nothing gives ``()``: their partner's spans in
+# it then count as not found.
+
+type Part = tuple[int, int]
+type Unit = tuple[Part, ...]
+
+
+def spans_overlap(a: Unit, b: Unit) -> bool:
+    """True when the two units share a character: some part of ``a`` and some
+    part of ``b`` intersect (``[0, 5)`` and ``[5, 9)`` do not)."""
+    return any(max(sa, sb) < min(ea, eb) for sa, ea in a for sb, eb in b)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanPairAgreement:
+    """Span agreement of coders ``a`` < ``b`` on the items both rated.
+
+    ``precision``: the share of ``a``'s units that overlap one of ``b``'s in
+    the same item (``b`` as the reference); ``recall``: the share of ``b``'s
+    units ``a`` overlaps. Swapping the coders swaps the two, so ``f1`` (their
+    harmonic mean) is symmetric. ``None`` where a share has no units to count;
+    ``f1`` is 0 when only one of them marked anything, ``None`` when neither did.
+    """
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    found_a: int
+    units_a: int
+    found_b: int
+    units_b: int
+    n_items: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpanReport:
+    """Span agreement of all coder pairs; ``f1`` is the mean of the pairs'
+    defined F1 (each pair counts once, as INCEpTION's and GATE's pairwise
+    tables are read), ``None`` without any."""
+
+    f1: float | None
+    pairwise: dict[CoderPair, SpanPairAgreement]
+    n_items: int  # items rated by two or more coders
+    n_coders: int
+    n_units: int  # units marked in those items
+
+
+def _f1(precision: float | None, recall: float | None) -> float | None:
+    if precision is None and recall is None:
+        return None
+    if precision is None or recall is None or precision + recall == 0:
+        return 0.0
+    return 2 * precision * recall / (precision + recall)
+
+
+def span_agreement(ratings: Iterable[Rating]) -> SpanReport:
+    """Pairwise precision, recall and F1 by character overlap (see above).
+
+    Ratings are ``Rating(item, coder, units)``; items with a single rating are
+    ignored, as in the coefficients above. Cost: per item, the units of every
+    coder pair compared with each other (a segment has a few units).
+    """
+    by_item: defaultdict[ItemId, dict[CoderId, tuple[Unit, ...]]] = defaultdict(dict)
+    for item, coder, units in ratings:
+        if coder in by_item[item]:
+            raise ValueError(f"coder {coder!r} rated the same item twice")
+        by_item[item][coder] = tuple(units)
+    counts: defaultdict[CoderPair, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    coders: set[CoderId] = set()
+    n_items = n_units = 0
+    for rated in by_item.values():
+        if len(rated) < 2:
+            continue
+        n_items += 1
+        coders.update(rated)
+        n_units += sum(len(units) for units in rated.values())
+        ordered = _sorted_safely(rated, key=lambda c: c)
+        for a, b in combinations(ordered, 2):
+            units_a, units_b = rated[a], rated[b]
+            tally = counts[a, b]
+            tally[0] += sum(any(spans_overlap(u, v) for v in units_b) for u in units_a)
+            tally[1] += len(units_a)
+            tally[2] += sum(any(spans_overlap(v, u) for u in units_a) for v in units_b)
+            tally[3] += len(units_b)
+            tally[4] += 1
+    pairwise: dict[CoderPair, SpanPairAgreement] = {}
+    for pair in _sorted_safely(counts, key=lambda p: p):
+        found_a, units_a, found_b, units_b, items = counts[pair]
+        precision = found_a / units_a if units_a else None
+        recall = found_b / units_b if units_b else None
+        pairwise[pair] = SpanPairAgreement(
+            precision=precision,
+            recall=recall,
+            f1=_f1(precision, recall),
+            found_a=found_a,
+            units_a=units_a,
+            found_b=found_b,
+            units_b=units_b,
+            n_items=items,
+        )
+    defined = [p.f1 for p in pairwise.values() if p.f1 is not None]
+    return SpanReport(
+        f1=fsum(defined) / len(defined) if defined else None,
+        pairwise=pairwise,
+        n_items=n_items,
+        n_coders=len(coders),
+        n_units=n_units,
     )

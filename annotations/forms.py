@@ -11,8 +11,9 @@ The annotate form's field names
 ``dim-<dimension code>`` (one value, or several for multi-choice), ``primary-<code>``,
 ``stance-<target code>`` (polarity code or empty), ``holder-<target code>`` (empty for
 the author, else the attribution's index), ``attr-<i>-source|source_type|form|cue|
-source_start|source_end|cue_spans`` for i < ``attr-count``, ``unsure``, ``comment``,
-``time_spent_ms``, ``revision`` (the revision the page loaded, empty if none).
+source_start|source_end|cue_spans|suggestion`` for i < ``attr-count``, ``unsure``,
+``comment``, ``time_spent_ms``, ``suggestions_shown``, ``revision`` (the revision the
+page loaded, empty if none).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 
 from .models import Annotation, Article, Membership, Project, Source
-from .services import MAX_COMMENT_CHARS, MAX_TIME_SPENT_MS
+from .review import GOLD_FIELDS, GoldAttributionRow
+from .services import MAX_COMMENT_CHARS, MAX_TIME_SPENT_MS, AnnotationRefused
 from .snapshot import (
     NO_STANCE,
     AnnotationInput,
@@ -76,6 +78,9 @@ class AnnotationForm(forms.Form):
         max_value=MAX_ATTRIBUTIONS,
         widget=forms.HiddenInput,
     )
+    suggestions_shown = forms.IntegerField(
+        required=False, min_value=0, max_value=100, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -124,6 +129,7 @@ class AnnotationForm(forms.Form):
             unsure=bool(cleaned.get("unsure")),
             comment=cleaned.get("comment") or "",
             time_spent_ms=cleaned.get("time_spent_ms") or 0,
+            suggestions_shown=cleaned.get("suggestions_shown") or 0,
         )
         return cleaned
 
@@ -161,6 +167,7 @@ class AnnotationForm(forms.Form):
                     cue_text=cue,
                     source_span=span,
                     cue_spans=cue_spans,
+                    suggestion=data.get(prefix + "suggestion", "").strip(),
                 )
             )
         return result
@@ -194,9 +201,20 @@ class CodesField(forms.Field):
 class ReviewForm(forms.Form):
     """The reviewer's choices for one segment (``review.ReviewSegment``): one field
     per dimension and stance target, named as the review template names them
-    (``dim-<code>``, ``stance-<target>``), ``sources`` (whose attributions the gold
-    takes: an annotation id, ``gold`` or ``none``), ``unsure``, ``comment`` and
-    the ``revision`` of the gold the page showed."""
+    (``dim-<code>``, ``stance-<target>``), the gold's attributions, ``unsure``,
+    ``comment`` and the ``revision`` of the gold the page showed.
+
+    The gold's attributions: ``gattr-count`` rows, row ``i`` with
+    ``gattr-<i>-source`` (as written; empty: no attribution), ``-source_type``,
+    ``-form`` (codes), ``-cue``, ``-source_start``, ``-source_end`` (digits or
+    both empty), ``-cue_spans`` (``"4-8, 20-31"``), ``-stances`` (the stances the
+    source holds, ``"russia=against;nato=favor"``), ``-delete`` (present: left
+    out) and ``-group`` (the source it was proposed for, to redraw it after a
+    refusal). A post without ``gattr-count`` takes the attributions and their
+    stances from one annotation as before: ``sources`` (an annotation id,
+    ``gold`` or ``none``; default the one matching the pre-selected claim).
+    Codes are judged by ``services.save_annotation``; malformed spans or
+    stances are refused here with ``AnnotationRefused``, nothing stored."""
 
     revision = forms.CharField(required=False)
     sources = forms.CharField(required=False)
@@ -220,9 +238,9 @@ class ReviewForm(forms.Form):
         return _int(self.cleaned_data.get("revision"))
 
     def payload(self) -> AnnotationInput:
-        """The choices as an ``AnnotationInput``. Sources (attributions, and the
-        stances they hold) are taken over from the annotation chosen under
-        "Sources from"."""
+        """The choices as an ``AnnotationInput``: the gold attributions from the
+        editor's rows (``gattr-*``), or, without them, taken over with the
+        stances they hold from the annotation chosen by ``sources``."""
         data = self.cleaned_data
         labels: dict[str, tuple[str, ...]] = {}
         stances: list[StanceInput] = []
@@ -238,6 +256,16 @@ class ReviewForm(forms.Form):
                     labels[spec.dimension] = value
             elif value:
                 labels[spec.dimension] = (value,)
+        if "gattr-count" in self.data:
+            attributions, held = self.gold_attributions()
+            return AnnotationInput(
+                labels=labels,
+                primary=self._primary(labels),
+                attributions=attributions,
+                stances=tuple(stances + held),
+                unsure=bool(data.get("unsure")),
+                comment=data.get("comment") or "",
+            )
         base = self.sources_from()
         values = base.values if base is not None else {}
         attributions = tuple(
@@ -270,6 +298,88 @@ class ReviewForm(forms.Form):
             comment=data.get("comment") or "",
         )
 
+    def _primary(self, labels: dict[str, tuple[str, ...]]) -> dict[str, str]:
+        """The primary frame of the annotation the attributions default to,
+        when the reviewer kept it (the review form has no primary choice)."""
+        base = next((a for a in self.item.own if a.pk == self.item.base_id), None)
+        chosen = (base.values or {}).get("primary", {}) if base else {}
+        if self.item.gold is not None:
+            chosen = (self.item.gold.values or {}).get("primary", {})
+        return {
+            dimension: code
+            for dimension, code in chosen.items()
+            if code in labels.get(dimension, ())
+        }
+
+    def _rows(self) -> list[dict[str, str]]:
+        """The posted editor rows as text, ``delete`` and ``group`` included."""
+        data = self.data
+        try:
+            count = int(data.get("gattr-count") or 0)
+        except ValueError:
+            count = -1
+        if not 0 <= count <= MAX_ATTRIBUTIONS + 1:
+            raise AnnotationRefused(
+                [f"the gold takes at most {MAX_ATTRIBUTIONS} attributions"]
+            )
+        rows = []
+        for i in range(count):
+            prefix = f"gattr-{i}-"
+            row = {name: data.get(prefix + name, "") for name in GOLD_FIELDS}
+            row["delete"] = data.get(prefix + "delete", "")
+            row["group"] = data.get(prefix + "group", "")
+            rows.append(row)
+        return rows
+
+    def gold_attributions(
+        self,
+    ) -> tuple[tuple[AttributionInput, ...], list[StanceInput]]:
+        """The editor's rows that are kept (not deleted, a source given) and the
+        stances they hold, each held by its row's place among the kept ones."""
+        errors: list[str] = []
+        attributions: list[AttributionInput] = []
+        held: list[StanceInput] = []
+        for number, row in enumerate(self._rows(), start=1):
+            if row["delete"] or not row["source"].strip():
+                continue
+            where = f"gold attribution {number}"
+            if any(len(row[name]) > MAX_FIELD_CHARS for name in GOLD_FIELDS):
+                errors.append(f"{where}: a field is far too long")
+                continue
+            try:
+                span = AnnotationForm._span(row["source_start"], row["source_end"])
+                cue_spans = parse_spans(row["cue_spans"])
+            except ValueError:
+                errors.append(f"{where}: a span is not of the form start-end")
+                continue
+            stances = []
+            for part in filter(None, (p.strip() for p in row["stances"].split(";"))):
+                target, _, polarity = part.partition("=")
+                if not target.strip() or not polarity.strip():
+                    errors.append(f"{where}: stance {part!r} is not target=polarity")
+                    continue
+                stances.append((target.strip(), polarity.strip()))
+            holder = len(attributions)
+            held += [
+                StanceInput(target=target, polarity=polarity, holder=holder)
+                for target, polarity in stances
+            ]
+            attributions.append(
+                AttributionInput(
+                    source_text=row["source"],
+                    source_type=row["source_type"].strip(),
+                    form=row["form"].strip(),
+                    cue_text=row["cue"],
+                    source_span=span,
+                    cue_spans=cue_spans,
+                )
+            )
+        if len(attributions) > MAX_ATTRIBUTIONS:
+            errors.append(f"the gold takes at most {MAX_ATTRIBUTIONS} attributions")
+        if errors:
+            raise AnnotationRefused(errors)
+        return tuple(attributions), held
+
     def sources_from(self) -> Annotation | None:
         choice = self.cleaned_data.get("sources") or ""
         if choice == "gold":
@@ -281,11 +391,48 @@ class ReviewForm(forms.Form):
 
     def keep_choices(self) -> None:
         """After a refused save, show what the reviewer had chosen, not the
-        majority."""
+        majority: the labels and the editor's rows as posted."""
         for group in self.item.groups:
             chosen = set(self.data.getlist(group.field_name))
             for choice in group.choices:
                 choice.checked = choice.code in chosen
+        if "gattr-count" not in self.data:
+            return
+        try:
+            posted = self._rows()
+        except AnnotationRefused:
+            return
+        proposed = {
+            row.group: row for row in self.item.gold_rows if row.group is not None
+        }
+        rows = []
+        for index, row in enumerate(posted):
+            base = proposed.get(_int(row["group"]))
+            rows.append(
+                GoldAttributionRow(
+                    index=index,
+                    group=base.group if base else None,
+                    title=base.title if base else "",
+                    votes=base.votes if base else 0,
+                    n=base.n if base else len(self.item.rows),
+                    values={name: row[name] for name in GOLD_FIELDS},
+                    deleted=bool(row["delete"]),
+                    options=base.options if base else [],
+                    alternatives=base.alternatives if base else [],
+                )
+            )
+        if not rows or not rows[-1].blank:
+            rows.append(
+                GoldAttributionRow(
+                    index=len(rows),
+                    group=None,
+                    title="",
+                    votes=0,
+                    n=len(self.item.rows),
+                    values={},
+                )
+            )
+        self.item.gold_rows = rows
 
 
 def _int(raw: str | None) -> int | None:
@@ -375,6 +522,10 @@ FORMAT_CHOICES = [
 ]
 
 
+# A date input's value is ISO 8601 whatever the locale shows (HTML standard).
+ISO_DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 class ExportForm(forms.Form):
     # Radio buttons, not selects: every choice and what it means is visible at once.
     mode = forms.ChoiceField(
@@ -390,12 +541,8 @@ class ExportForm(forms.Form):
     )
     outlet = forms.ChoiceField(required=False)
     title = forms.CharField(required=False, max_length=200, label="Title contains")
-    published_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    published_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    published_from = forms.DateField(required=False, widget=ISO_DATE_INPUT)
+    published_to = forms.DateField(required=False, widget=ISO_DATE_INPUT)
     include_unlabelled = forms.BooleanField(
         required=False,
         label_suffix="",
@@ -470,15 +617,24 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)]
 
 
-class ImportArticlesForm(forms.Form):
+class ProjectUploadForm(forms.Form):
+    """An upload into one of ``projects`` (those the user manages); the only one is
+    chosen already, as a manager of one project has nothing to pick."""
+
     project = forms.ModelChoiceField(queryset=Project.objects.none())
-    files = MultipleFileField(
-        help_text=".txt/.md (one article per file), .jsonl/.csv (one article per row)"
-    )
 
     def __init__(self, *args, projects: QuerySet, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = projects
+        first_two = list(projects[:2])
+        if len(first_two) == 1:
+            self.fields["project"].initial = first_two[0]
+
+
+class ImportArticlesForm(ProjectUploadForm):
+    files = MultipleFileField(
+        help_text=".txt/.md (one article per file), .jsonl/.csv (one article per row)"
+    )
 
 
 class SourceAdminForm(forms.ModelForm):
@@ -523,3 +679,19 @@ class SourceAdminForm(forms.ModelForm):
                     "(action “Merge selected sources into one”)."
                 )
         return data
+
+
+class ImportSuggestionsForm(ProjectUploadForm):
+    origin = forms.CharField(
+        max_length=100,
+        help_text="The model's or tool's name; annotators see it beside each "
+        "suggestion.",
+    )
+    file = forms.FileField(
+        help_text="JSON lines (as suggest_attributions prints them) or a Label "
+        "Studio predictions export."
+    )
+    replace = forms.BooleanField(
+        required=False,
+        label="Replace this origin's earlier suggestions for the same segments",
+    )

@@ -214,6 +214,11 @@ class Project(models.Model):
     overlap = models.PositiveSmallIntegerField(
         default=2, help_text="How many annotators label each article (assignment)."
     )
+    suggestions_enabled = models.BooleanField(
+        default=True,
+        help_text="Offer attribution suggestions (cue, source, form) on the annotate "
+        "screen. Switch off, e.g., for an agreement study without them.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ProjectQuerySet.as_manager()
@@ -832,6 +837,11 @@ class AnnotationLabel(models.Model):
         return f"{self.label_id} on annotation {self.annotation_id}"
 
 
+class SuggestionUse(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted as suggested"
+    EDITED = "edited", "Accepted, then edited"
+
+
 class AttributionQuerySet(models.QuerySet):
     def source_names_by_order(self, annotation_ids) -> dict[int, dict[int, str]]:
         """annotation id -> attribution order -> its canonical source's name now:
@@ -872,6 +882,11 @@ class Attribution(models.Model):
     source_start = models.PositiveIntegerField(null=True, blank=True)
     source_end = models.PositiveIntegerField(null=True, blank=True)
     cue_spans = models.JSONField(default=list, blank=True)
+    # Where the attribution came from: a suggestion accepted as it was, one
+    # accepted and then changed, or typed by hand (empty).
+    suggestion = models.CharField(
+        max_length=10, choices=SuggestionUse.choices, blank=True, default=""
+    )
 
     objects = AttributionQuerySet.as_manager()
 
@@ -921,6 +936,42 @@ class StanceEntry(models.Model):
     def __str__(self) -> str:
         holder = f"source {self.holder_id}" if self.holder_id else "author"
         return f"{holder} toward target {self.target_id}: {self.polarity_id}"
+
+
+class ImportedSuggestion(models.Model):
+    """An attribution suggestion for a segment from an external model or tool
+    (``manage.py import_suggestions``, the admin upload). Shown and recorded on
+    the annotate screen like the built-in suggester's, which are computed from
+    the text and never stored. Spans are offsets into the segment's text."""
+
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="imported_suggestions"
+    )
+    origin = models.CharField(
+        max_length=100, help_text="Which model or tool made it (shown to annotators)."
+    )
+    cue_spans = models.JSONField(default=list, blank=True)
+    source_start = models.PositiveIntegerField(null=True, blank=True)
+    source_end = models.PositiveIntegerField(null=True, blank=True)
+    source_text = models.CharField(max_length=300, blank=True)
+    form = models.CharField(max_length=60, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(source_start__isnull=True, source_end__isnull=True)
+                    | Q(source_end__gt=F("source_start"))
+                ),
+                name="imported_suggestion_source_span_valid",
+            )
+        ]
+        ordering = ["segment", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.origin} suggestion for segment {self.segment_id}"
 
 
 # ---------------------------------------------------------------------------

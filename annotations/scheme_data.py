@@ -115,12 +115,15 @@ SOURCE_TYPE_LABELS = [
     ),
 ]
 
+# Keys: the annotate screen takes type and form keys in one mode, so they differ
+# from the source type keys (a p i m d n): q quote (direct), k Konjunktiv
+# (indirect), f free indirect, r reported, x mixed.
 FORM_LABELS = [
     (
         "direct",
         "Direkt",
         "Direct",
-        "d",
+        "q",
         "The source's words verbatim, usually in „…“, »…«, “…”.",
         "„Wir werden das schaffen“, sagte sie.",
         {"spkatt2023": "Direct"},
@@ -129,7 +132,7 @@ FORM_LABELS = [
         "indirect",
         "Indirekt",
         "Indirect",
-        "i",
+        "k",
         "Paraphrase governed by a cue: dass/ob/w-clause, colon, Konjunktiv I, "
         '"laut X", "X zufolge", "nach Angaben von X".',
         "Rubio erklärte, dass die Sicherheitsgarantien ... vorsehen würden.",
@@ -158,7 +161,7 @@ FORM_LABELS = [
         "mixed",
         "Gemischt",
         "Mixed",
-        "m",
+        "x",
         "Indirect paraphrase containing a partial direct quotation.",
         "Er sprach von einer “historischen Chance”, die man nutzen müsse.",
         {"spkatt2023": "Indirect+Direct"},

@@ -55,6 +55,7 @@ from .models import (
     Attribution,
     Dimension,
     DimensionRole,
+    ImportedSuggestion,
     ImportJob,
     ImportJobFile,
     Label,
@@ -66,6 +67,7 @@ from .models import (
     Source,
     StanceEntry,
     StanceTarget,
+    SuggestionUse,
 )
 from .permissions import has_role
 from .scheme import SchemeIndex
@@ -77,6 +79,7 @@ from .snapshot import (
     source_key,
     with_source_names,
 )
+from .suggesting.external import ExternalSuggestion, SuggestionsRefused
 
 __all__ = [  # the inputs of save_annotation, for its callers
     "AnnotationInput",
@@ -954,6 +957,7 @@ MAX_SOURCE_CHARS = 300  # the cue (Attribution.cue_text)
 # here so PostgreSQL never sees an over-long value (a DataError, i.e. a 500).
 MAX_SOURCE_NAME_CHARS = Source._meta.get_field("name").max_length
 MAX_TIME_SPENT_MS = 24 * 60 * 60 * 1000
+SUGGESTION_USES = ("", *SuggestionUse.values)
 
 
 class AnnotationRefused(Exception):
@@ -1035,8 +1039,14 @@ def _validate(
                 "cue_text": item.cue_text.strip(),
                 "source_span": list(item.source_span) if item.source_span else None,
                 "cue_spans": [list(span) for span in item.cue_spans],
+                "suggestion": item.suggestion,
             }
         )
+        if item.suggestion not in SUGGESTION_USES:
+            errors.append(
+                f"{where}: suggestion must be one of "
+                f"{', '.join(repr(use) for use in SUGGESTION_USES)}"
+            )
 
     stances = []
     seen: set[tuple[str, int | None]] = set()
@@ -1263,6 +1273,7 @@ def _store_annotation(
             source_start=item["source_span"][0] if item["source_span"] else None,
             source_end=item["source_span"][1] if item["source_span"] else None,
             cue_spans=item["cue_spans"],
+            suggestion=item["suggestion"],
         )
         for order, item in enumerate(attributions)
     )
@@ -1605,3 +1616,91 @@ def adjudicate_segment(
         adjudicated_from=sources,
         index=index,
     )
+
+
+# ---------------------------------------------------------------------------
+# Suggestions from elsewhere (an external model or tool)
+# ---------------------------------------------------------------------------
+
+
+def import_suggestions(
+    *,
+    project: Project,
+    suggestions: Sequence[ExternalSuggestion],
+    origin: str,
+    replace: bool = False,
+) -> int:
+    """Store suggestions for the project's segments, all or none: every row must
+    name an article of the project and one of its segments, its spans must lie in
+    that segment, its form must be one of the scheme's. ``replace`` first removes
+    the suggestions of the same ``origin`` for the segments named. Returns how
+    many were stored; raises ``SuggestionsRefused`` with every problem."""
+    origin = origin.strip()
+    errors = (
+        [] if 0 < len(origin) <= 100 else ["origin: give a name of 1-100 characters"]
+    )
+    articles = {s.article for s in suggestions}
+    segments = {
+        (segment.article_id, segment.position): segment
+        for segment in Segment.objects.filter(
+            article__project=project, article_id__in=articles
+        ).only("pk", "article_id", "position", "start", "end", "text", "kind")
+    }
+    index = SchemeIndex.for_project(project)
+    form_dimension = index.by_role.get(DimensionRole.FORM)
+    forms = {
+        code
+        for (dim, code), label in index.labels.items()
+        if form_dimension and dim == form_dimension.code and label.active
+    }
+    rows = []
+    for item in suggestions:
+        segment = segments.get((item.article, item.position))
+        if segment is None:
+            errors.append(
+                f"{item.where}: article {item.article} has no segment "
+                f"{item.position} in {project.slug}"
+            )
+            continue
+        shift = 0 if item.segment_offsets else segment.start
+        length = segment.end - segment.start
+
+        def local(span, what: str, item=item, shift=shift, length=length):
+            start, end = span[0] - shift, span[1] - shift
+            if not 0 <= start < end <= length:
+                errors.append(
+                    f"{item.where}: {what} {list(span)} is outside the segment"
+                )
+                return None
+            return [start, end]
+
+        cues = [local(span, "cue span") for span in item.cue_spans]
+        source = local(item.source_span, "source span") if item.source_span else None
+        if item.form and item.form not in forms:
+            errors.append(f"{item.where}: unknown form {item.form!r}")
+        if None in cues or (item.source_span and source is None):
+            continue
+        source_text = item.source_text or (
+            segment.text[source[0] : source[1]] if source else ""
+        )
+        rows.append(
+            ImportedSuggestion(
+                segment=segment,
+                origin=origin,
+                cue_spans=cues,
+                source_start=source[0] if source else None,
+                source_end=source[1] if source else None,
+                source_text=source_text[:300],
+                form=item.form,
+                score=item.score,
+            )
+        )
+    if errors:
+        raise SuggestionsRefused(errors)
+    with transaction.atomic():
+        if replace:
+            ImportedSuggestion.objects.filter(
+                origin=origin, segment__in=[row.segment for row in rows]
+            ).delete()
+        ImportedSuggestion.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

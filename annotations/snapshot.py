@@ -20,7 +20,8 @@ normalised rows; the export, the review screen, agreement and the history read i
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ class AttributionInput:
     cue_text: str = ""
     source_span: tuple[int, int] | None = None
     cue_spans: tuple[tuple[int, int], ...] = ()
+    # From a suggestion: "accepted" (as suggested), "edited" (accepted, then
+    # changed) or "" (typed by hand).
+    suggestion: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class AnnotationInput:
     unsure: bool = False
     comment: str = ""
     time_spent_ms: int = 0
+    # How many attribution suggestions the screen offered for the segment (the
+    # agreement page compares annotators with and without them).
+    suggestions_shown: int = 0
 
 
 # ---------------------------------------------------------------------------
@@ -98,6 +105,10 @@ def annotation_values(
                 "cue_text": item["cue_text"],
                 "source_span": item["source_span"],
                 "cue_spans": item["cue_spans"],
+                # Only when it came from a suggestion (older snapshots lack it).
+                **(
+                    {"suggestion": item["suggestion"]} if item.get("suggestion") else {}
+                ),
             }
             for item in attributions
         ],
@@ -111,7 +122,16 @@ def annotation_values(
         ],
         "unsure": annotation_input.unsure,
         "comment": annotation_input.comment,
+        **(
+            {"suggestions_shown": annotation_input.suggestions_shown}
+            if annotation_input.suggestions_shown
+            else {}
+        ),
     }
+
+
+def _suggestion_of(use: str) -> dict:
+    return {"suggestion": use} if use else {}
 
 
 def values_from_input(payload: AnnotationInput) -> dict:
@@ -127,6 +147,7 @@ def values_from_input(payload: AnnotationInput) -> dict:
                 "cue_text": item.cue_text,
                 "source_span": list(item.source_span) if item.source_span else None,
                 "cue_spans": [list(span) for span in item.cue_spans],
+                **_suggestion_of(item.suggestion),
             }
             for item in payload.attributions
         ],
@@ -165,6 +186,129 @@ def canonical_source(attribution: dict) -> str:
     """The canonical source of a snapshot attribution (its source list entry's
     name), or the name as written when it has none."""
     return attribution.get("source") or attribution.get("source_text") or ""
+
+
+# ---------------------------------------------------------------------------
+# Attributions across the annotators of one segment
+# ---------------------------------------------------------------------------
+
+# An attribution's identity: the source key of its canonical source and which
+# occurrence of that key it is in its annotator's list (0 for the first).
+type Identity = tuple[str, int]
+
+# Agreement on attributions (ratings.py, the export's codebook): the keys of
+# their figures beside the dimensions' keys ("claim", "stance:russia").
+ATTRIBUTION_PRESENCE = "attribution:presence"
+ATTRIBUTION_SOURCE = "attribution:source"
+ATTRIBUTION_TYPE = "attribution:source_type"
+ATTRIBUTION_FORM = "attribution:form"
+SOURCE_SPANS = "spans:source"
+CUE_SPANS = "spans:cue"
+GIVEN, NOT_GIVEN = "yes", "no"
+
+
+def attribution_identities(attributions: Sequence[dict]) -> list[Identity]:
+    """Each attribution's identity across the annotators of a segment.
+
+    Two annotators' attributions with equal identities are the same attribution,
+    whatever their type, form, cue or spans: the same canonical source
+    (:func:`source_key`). An annotator who gives one source twice (rare) has
+    the first matched with the other annotator's first, the second with the
+    second: greedy, in the order given.
+    """
+    seen: Counter[str] = Counter()
+    identities = []
+    for attribution in attributions:
+        key = source_key(canonical_source(attribution))
+        identities.append((key, seen[key]))
+        seen[key] += 1
+    return identities
+
+
+@dataclass
+class AttributionGroup:
+    """One attribution as several annotators gave it: ``members`` maps the
+    annotator's index (in the list given to :func:`group_attributions`) to
+    their attribution."""
+
+    identity: Identity
+    members: dict[int, dict] = field(default_factory=dict)
+
+    @property
+    def givers(self) -> list[dict]:
+        """The members' attributions in annotator order."""
+        return [self.members[i] for i in sorted(self.members)]
+
+
+def group_attributions(
+    per_annotator: Sequence[Sequence[dict]],
+) -> list[AttributionGroup]:
+    """The attributions of a segment's annotators matched by identity, in the
+    order they first appear (annotator by annotator, each in its own order)."""
+    groups: dict[Identity, AttributionGroup] = {}
+    for index, attributions in enumerate(per_annotator):
+        for identity, attribution in zip(
+            attribution_identities(attributions), attributions, strict=True
+        ):
+            group = groups.get(identity)
+            if group is None:
+                group = groups[identity] = AttributionGroup(identity)
+            group.members[index] = attribution
+    return list(groups.values())
+
+
+def attribution_signature(attributions: Sequence[dict]) -> tuple:
+    """What two annotators must share to agree on a segment's attributions:
+    the same sources (presence and canonical source), each with the same type,
+    form and cue. Spans and the spelling as written are not compared."""
+    return tuple(
+        sorted(
+            (
+                identity,
+                attribution.get("source_type") or "",
+                attribution.get("form") or "",
+                attribution.get("cue_text") or "",
+            )
+            for identity, attribution in zip(
+                attribution_identities(attributions), attributions, strict=True
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AttributionReadings:
+    """One annotator's attributions of one segment as agreement reads them.
+
+    ``presence``: ``yes`` if the annotator gave any attribution, else ``no``
+    (nominal, every annotator of the segment rates it). ``sources``: the set of
+    source keys, ``None`` without attributions (the canonical source is compared
+    only between annotators who both gave one). ``types`` / ``forms``: per
+    identity the code given (attributions without one are missing ratings).
+    """
+
+    presence: str
+    sources: frozenset[str] | None
+    types: dict[Identity, str]
+    forms: dict[Identity, str]
+
+
+def attribution_readings(attributions: Sequence[dict]) -> AttributionReadings:
+    identities = attribution_identities(attributions)
+    return AttributionReadings(
+        presence=GIVEN if attributions else NOT_GIVEN,
+        sources=frozenset(key for key, _n in identities) if attributions else None,
+        types={
+            identity: a["source_type"]
+            for identity, a in zip(identities, attributions, strict=True)
+            if a.get("source_type")
+        },
+        forms={
+            identity: a["form"]
+            for identity, a in zip(identities, attributions, strict=True)
+            if a.get("form")
+        },
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -38,9 +38,7 @@ class WorkListTable(tables.Table):
     )
     my_done = tables.Column(verbose_name="My progress")
     team_done = tables.Column(verbose_name="Team progress")
-    last_activity = tables.DateTimeColumn(
-        verbose_name="Last activity", format="d.m.Y H:i", default="–"
-    )
+    last_activity = tables.DateTimeColumn(verbose_name="Last activity", default="–")
     action = tables.Column(verbose_name="", empty_values=(), orderable=False)
 
     class Meta:
@@ -148,6 +146,19 @@ class AnnotatorProgressTable(tables.Table):
         orderable = False
 
     def render_labelled(self, record: Membership) -> str:
+        # Work done counts too where nothing (or not all of it) was assigned:
+        # ``labelled_count`` is the member's own annotations in the whole project.
+        if not record.assigned_segments:
+            return format_html(
+                '<span class="num">{}</span> labelled · nothing assigned',
+                record.labelled_count,
+            )
+        if record.labelled_count > record.labelled:
+            return format_html(
+                "{} · {} in all",
+                progress(record.labelled, record.assigned_segments),
+                record.labelled_count,
+            )
         return progress(record.labelled, record.assigned_segments)
 
     def render_time_spent_ms(self, value: int) -> str:

@@ -49,10 +49,10 @@ def seed(*, users: int, articles: int, out: Path) -> None:
     import django
 
     django.setup()
-    from annotations.default_scheme import SEED_STANCE_TARGETS
     from django.contrib.auth import get_user_model
 
-    from annotations import benchmark, services
+    from annotations import services
+    from annotations.bench import corpus as benchmark
     from annotations.models import (
         ANNOTATABLE_KINDS,
         Assignment,
@@ -61,6 +61,7 @@ def seed(*, users: int, articles: int, out: Path) -> None:
         Role,
         Segment,
     )
+    from annotations.scheme_data import SEED_STANCE_TARGETS
 
     old = Project.objects.filter(slug=PROJECT_SLUG).first()
     if old is not None:
@@ -71,7 +72,7 @@ def seed(*, users: int, articles: int, out: Path) -> None:
         stance_targets=SEED_STANCE_TARGETS,
         description="Made by make loadtest; replaced at every run.",
     )
-    config = benchmark.BenchConfig(articles=articles, articles_per_file=100)
+    config = benchmark.CorpusSpec(articles=articles, articles_per_file=100)
     for name, data in benchmark.corpus_files(config):
         result = services.import_file(project=project, name=name, data=data)
         if not result.ok:

@@ -14,6 +14,7 @@ not into ``os.environ``: reading settings changes nothing else in the process.
 deployment, or the settings tests that start Django with a clean environment).
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -76,6 +77,22 @@ def env_list(name: str, *, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_format_locale(name: str, *, default: str) -> str:
+    """A locale Django has formats for, as a module name (``de_CH`` for ``de-CH``)."""
+    raw = _ENV.get(name) or default
+    locale = raw.strip().replace("-", "_")
+    try:
+        found = importlib.util.find_spec(f"django.conf.locale.{locale}.formats")
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise ImproperlyConfigured(
+            f"{name} must be a locale Django has formats for "
+            f"(de, de_CH, en_GB, fr, ...); got {raw!r}"
+        )
+    return locale
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -215,6 +232,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = _ENV.get("TIME_ZONE", "Europe/Berlin")
+# Dates and times on screen in this locale's numeric formats while the interface stays
+# English (workbench/formats/en/formats.py); "de" gives 04.12.2026 15:37.
+FORMAT_LOCALE = env_format_locale("FORMAT_LOCALE", default="de")
+FORMAT_MODULE_PATH = ["workbench.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -12,6 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from .. import agreement
+from ..snapshot import (
+    ATTRIBUTION_FORM,
+    ATTRIBUTION_PRESENCE,
+    ATTRIBUTION_SOURCE,
+    ATTRIBUTION_TYPE,
+    CUE_SPANS,
+    SOURCE_SPANS,
+)
 from .columns import ExportPlan, column_docs
 from .rows import Counts
 
@@ -27,6 +35,16 @@ MAPPING_NAMES = {
 }
 
 AgreementFn = Callable[[Counts, ExportPlan], dict[str, dict[str, Any]]]
+
+# What the attribution figures are called in the codebook (and how alpha
+# compares their values).
+ATTRIBUTION_FIGURES = {
+    ATTRIBUTION_PRESENCE: ("attribution presence (any attribution: yes/no)", False),
+    ATTRIBUTION_SOURCE: ("attribution canonical sources (set per segment)", True),
+    ATTRIBUTION_TYPE: ("attribution source type (matched attributions)", False),
+    ATTRIBUTION_FORM: ("attribution form (matched attributions)", False),
+}
+SPAN_FIGURES = {SOURCE_SPANS: "source spans", CUE_SPANS: "cue spans"}
 
 
 def codebook_data(
@@ -76,6 +94,7 @@ def codebook_data(
             for t in plan.targets
         ],
         "agreement": agreement(counts, plan) if agreement is not None else None,
+        "span_agreement": span_figures(counts) if agreement is not None else None,
     }
 
 
@@ -210,6 +229,40 @@ def codebook_markdown(data: dict[str, Any]) -> str:
                 *pair_lines,
                 "",
             ]
+    spans = data.get("span_agreement")
+    if agreement and spans:
+        lines += [
+            "Attributions: presence is nominal per segment (did the annotator give "
+            "any attribution); the canonical sources are compared as the set of "
+            "sources per segment (MASI distance) between annotators who both gave "
+            "one; type and form are nominal on matched attributions (the same "
+            "canonical source in the same segment; an attribution without a type "
+            "or form is a missing rating).",
+            "",
+            "Span agreement (source and cue spans), pairwise by character overlap: "
+            "a span of annotator A counts as found by B when it shares a character "
+            "with one of B's spans in the same segment (the parts of a "
+            "discontinuous cue count as one span). Precision: A's spans found by B "
+            "(B as reference); recall: B's spans found by A; F1 their harmonic mean "
+            "(symmetric); the overall F1 is the mean over annotator pairs.",
+            "",
+            "| spans | annotator A | annotator B | precision | recall | F1 | A's "
+            "spans | B's spans | segments |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, report in spans.items():
+            lines.append(
+                f"| {_md(name)} | all pairs | | | | {_figure(report['f1'])} | | | "
+                f"{report['n_items']} |"
+            )
+            for pair in report["pairwise"]:
+                lines.append(
+                    f"| {_md(name)} | {_md(pair['a'])} | {_md(pair['b'])} | "
+                    f"{_figure(pair['precision'])} | {_figure(pair['recall'])} | "
+                    f"{_figure(pair['f1'])} | {pair['units_a']} | "
+                    f"{pair['units_b']} | {pair['n_items']} |"
+                )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -224,13 +277,15 @@ def agreement_figures(counts: Counts, plan: ExportPlan) -> dict[str, dict[str, A
     ``agreement.dimension_report``; coders are already pseudonymised if asked.
     """
     multi = {d.code: d.multi for d in plan.dimensions}
+    multi.update({key: is_set for key, (_n, is_set) in ATTRIBUTION_FIGURES.items()})
+    names = {key: name for key, (name, _s) in ATTRIBUTION_FIGURES.items()}
     figures: dict[str, dict[str, Any]] = {}
-    for name, triples in counts.ratings.items():
+    for key, triples in counts.ratings.items():
         ratings = [
             agreement.Rating(item, coder, value) for item, coder, value in triples
         ]
-        report = agreement.dimension_report(ratings, multi=multi.get(name, False))
-        figures[name] = {
+        report = agreement.dimension_report(ratings, multi=multi.get(key, False))
+        figures[names.get(key, key)] = {
             "alpha": report.alpha,
             "interpretation": report.interpretation,
             "fleiss": report.fleiss,
@@ -244,6 +299,39 @@ def agreement_figures(counts: Counts, plan: ExportPlan) -> dict[str, dict[str, A
                     "b": str(b),
                     "kappa": pair.kappa,
                     "percent": pair.percent,
+                    "n_items": pair.n_items,
+                }
+                for (a, b), pair in sorted(report.pairwise.items(), key=str)
+            ],
+        }
+    return figures
+
+
+def span_figures(counts: Counts) -> dict[str, dict[str, Any]]:
+    """Span agreement (``agreement.span_agreement``) of the source and cue spans
+    collected during the export pass; coders already pseudonymised if asked."""
+    figures: dict[str, dict[str, Any]] = {}
+    for key, name in SPAN_FIGURES.items():
+        report = agreement.span_agreement(
+            agreement.Rating(item, coder, units)
+            for item, coder, units in counts.spans.get(key, ())
+        )
+        figures[name] = {
+            "f1": report.f1,
+            "n_items": report.n_items,
+            "n_coders": report.n_coders,
+            "n_spans": report.n_units,
+            "pairwise": [
+                {
+                    "a": str(a),
+                    "b": str(b),
+                    "precision": pair.precision,
+                    "recall": pair.recall,
+                    "f1": pair.f1,
+                    "found_a": pair.found_a,
+                    "units_a": pair.units_a,
+                    "found_b": pair.found_b,
+                    "units_b": pair.units_b,
                     "n_items": pair.n_items,
                 }
                 for (a, b), pair in sorted(report.pairwise.items(), key=str)

@@ -30,6 +30,7 @@ FLAG = "flag"  # 1/0 in CSV, true/false in JSONL
 DATE = "date"  # YYYY-MM-DD, empty when unknown
 DATETIME = "datetime"  # ISO 8601 in UTC
 LIST = "list"  # ;-joined in CSV, an array in JSONL
+COUNTS = "counts"  # a list of whole numbers: ;-joined in CSV, numbers in JSONL
 
 # Where a column's value comes from.
 PLAN = "plan"  # the export plan (project slug, scheme version)
@@ -44,6 +45,11 @@ ANY = "any"
 EARLIEST = "min"
 LATEST = "max"
 TOTAL = "sum"
+
+# Segments mode: how an attribution's item is picked (AttributionColumn.vote).
+NAME_VOTE = "name"
+LABEL_VOTE = "label"
+SPAN_VOTE = "span"
 
 
 @dataclass(frozen=True)
@@ -73,16 +79,21 @@ class AttributionColumn:
 
     ``key`` is the attribution's key in the ``values`` snapshot; ``item`` turns
     that value into the list item (text); ``vote``: how segments mode picks the
-    item among annotators (``field``: one of the attribution's label fields, which
-    together identify it; ``span``: where it was marked, the commonest among the
-    annotators who gave that attribution).
+    item among the annotators who gave that attribution (the same canonical
+    source, ``snapshot.attribution_identities``): ``name`` the commonest spelling
+    (never empty; on a tie the first annotator's by username), ``label`` the
+    one more than half of them gave (else empty), ``span`` the commonest (on a
+    tie marked before none, then the first annotator's). ``agree`` names its
+    segments-mode count column (annotators who gave the attribution with this
+    very item), "" for none.
     """
 
     name: str
     description: str
     key: str
-    vote: str = "field"
+    vote: str = LABEL_VOTE
     item: Callable[[Any], str] = str
+    agree: str = ""
 
     def value(self, attribution: dict) -> str:
         value = attribution.get(self.key)
@@ -117,40 +128,56 @@ ATTRIBUTIONS: tuple[AttributionColumn, ...] = (
         "attribution_source_text",
         "list: each attribution's source as written",
         key="source_text",
+        vote=NAME_VOTE,
     ),
     AttributionColumn(
         "attribution_source",
         "list: each attribution's canonical source (project source list)",
         key="source",
+        vote=NAME_VOTE,
     ),
     AttributionColumn(
         "attribution_source_type",
         "list: each attribution's source type code",
         key="source_type",
+        agree="attribution_source_type_agree",
     ),
     AttributionColumn(
         "attribution_form",
         "list: each attribution's form code (SpkAtt-2023 Form)",
         key="form",
+        agree="attribution_form_agree",
     ),
     AttributionColumn(
-        "attribution_cue", "list: each attribution's cue as written", key="cue_text"
+        "attribution_cue",
+        "list: each attribution's cue as written",
+        key="cue_text",
+        agree="attribution_cue_agree",
     ),
     AttributionColumn(
         "attribution_source_span",
         "list: each attribution's source span in `text` as `start..end` "
         "(`text[start:end]`); empty item when not marked",
         key="source_span",
-        vote="span",
+        vote=SPAN_VOTE,
         item=span_text,
+        agree="attribution_source_span_agree",
     ),
     AttributionColumn(
         "attribution_cue_spans",
         "list: each attribution's cue span(s) in `text`, `start..end`, the parts "
         "of a discontinuous cue joined with `+`; empty item when not marked",
         key="cue_spans",
-        vote="span",
+        vote=SPAN_VOTE,
         item=cue_spans_text,
+        agree="attribution_cue_spans_agree",
+    ),
+    AttributionColumn(
+        "attribution_suggestion",
+        "list: whether each attribution came from a suggestion: `accepted` as "
+        "suggested, `edited` when changed after accepting, empty when entered "
+        "by hand",
+        key="suggestion",
     ),
 )
 # Their names, in file order.
@@ -253,6 +280,24 @@ COLUMNS: tuple[Column | Group, ...] = (
         "`claim` mapped to CLEF CheckThat! check-worthiness (yes / no)",
     ),
     *(Column(a.name, a.description, LIST) for a in ATTRIBUTIONS),
+    Column(
+        "attribution_agree",
+        "segments mode only: list, per attribution, how many annotators gave "
+        "that source (the same canonical source, whatever its type, form or cue)",
+        COUNTS,
+        segments_only=True,
+    ),
+    *(
+        Column(
+            a.agree,
+            f"segments mode only: list, per attribution, how many annotators gave "
+            f"that source with the same `{a.name}` item",
+            COUNTS,
+            segments_only=True,
+        )
+        for a in ATTRIBUTIONS
+        if a.agree
+    ),
     Group("stance"),
     Column("frames", "list: frame codes chosen (scheme order)", LIST),
     Column(
@@ -513,6 +558,12 @@ def columns(plan: ExportPlan) -> list[str]:
 
 def list_columns(plan: ExportPlan) -> list[str]:
     return [c.name for c in column_specs(plan) if c.kind == LIST]
+
+
+def count_columns(plan: ExportPlan) -> list[str]:
+    """Columns holding a list of whole numbers (segments mode's attribution
+    counts)."""
+    return [c.name for c in column_specs(plan) if c.kind == COUNTS]
 
 
 def int_columns(plan: ExportPlan) -> list[str]:

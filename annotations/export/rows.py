@@ -30,6 +30,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from ..snapshot import (
+    ATTRIBUTION_FORM,
+    ATTRIBUTION_PRESENCE,
+    ATTRIBUTION_SOURCE,
+    ATTRIBUTION_TYPE,
+    CUE_SPANS,
+    SOURCE_SPANS,
+    attribution_identities,
+    attribution_readings,
+    canonical_source,
+    group_attributions,
+    source_key,
+)
 from .columns import (
     ANNOTATION_FIELDS,
     ANY,
@@ -39,14 +52,18 @@ from .columns import (
     EARLIEST,
     FLAG,
     INT,
+    LABEL_VOTE,
     LATEST,
     META_COLUMNS,
+    NAME_VOTE,
     SEGMENT_COLUMNS,
     SEGMENT_FIELDS,
+    SPAN_VOTE,
     TOTAL,
     DimensionInfo,
     ExportPlan,
     columns,
+    parse_span,
 )
 
 # Indexes into the records (see columns.SEGMENT_FIELDS / ANNOTATION_FIELDS).
@@ -101,7 +118,10 @@ class Counts:
     ``ratings[dimension]`` holds ``(item, coder, value)`` triples of annotators' own
     annotations, kept only for segments at least two selected annotators labelled:
     those are the ones agreement can be measured on, and keeping only them bounds
-    memory by the double-annotated overlap rather than by the corpus.
+    memory by the double-annotated overlap rather than by the corpus. The
+    attributions' figures are there too (``snapshot.ATTRIBUTION_*`` keys), and
+    ``spans[snapshot.SOURCE_SPANS | CUE_SPANS]`` holds each annotator's marked
+    spans per segment for span agreement.
     """
 
     def __init__(self, plan: ExportPlan, *, ratings: bool = True) -> None:
@@ -112,6 +132,7 @@ class Counts:
         }
         self.collect_ratings = ratings
         self.ratings: dict[str, list[tuple[Any, str, Any]]] = {}
+        self.spans: dict[str, list[tuple[Any, str, Any]]] = {}
 
 
 class Shaper:
@@ -308,6 +329,50 @@ class Shaper:
                 ratings.setdefault(f"stance:{target}", []).append(
                     ((segment_id, target), coder, cells[STANCE_CELL + 3 * k])
                 )
+            self._rate_attributions(segment_id, coder, attribution_entries(cells))
+
+    def _rate_attributions(self, segment_id: int, coder: str, entries: list[dict]):
+        """Presence, canonical sources, type and form (per matched attribution)
+        and the marked spans of one annotator's attributions of one segment
+        (see README, Team work, Agreement)."""
+        counts = self.counts
+        assert counts is not None
+        ratings, spans = counts.ratings, counts.spans
+        readings = attribution_readings(entries)
+        ratings.setdefault(ATTRIBUTION_PRESENCE, []).append(
+            (segment_id, coder, readings.presence)
+        )
+        if readings.sources is not None:
+            ratings.setdefault(ATTRIBUTION_SOURCE, []).append(
+                (segment_id, coder, readings.sources)
+            )
+        for key, read in (
+            (ATTRIBUTION_TYPE, readings.types),
+            (ATTRIBUTION_FORM, readings.forms),
+        ):
+            target = ratings.setdefault(key, [])
+            for identity, code in read.items():
+                target.append(((segment_id, *identity), coder, code))
+        spans.setdefault(SOURCE_SPANS, []).append(
+            (
+                segment_id,
+                coder,
+                tuple(
+                    (parse_span(e["source_span"]),) for e in entries if e["source_span"]
+                ),
+            )
+        )
+        spans.setdefault(CUE_SPANS, []).append(
+            (
+                segment_id,
+                coder,
+                tuple(
+                    tuple(parse_span(part) for part in e["cue_spans"].split("+"))
+                    for e in entries
+                    if e["cue_spans"]
+                ),
+            )
+        )
 
 
 _NO_DIM = DimensionInfo(code="", role="", name_en="")
@@ -320,12 +385,108 @@ _NO_MAPPING = ("", "")
 ATTRIBUTION_LISTS = len(ATTRIBUTIONS)
 STANCE_CELL = 3 + ATTRIBUTION_LISTS
 _NO_ATTRIBUTIONS: list[list[str]] = [[] for _ in range(ATTRIBUTION_LISTS)]
-# Which attribution lists identify an attribution (its label fields) and which
-# say where it was marked (spans), for the majority of segments mode.
-_FIELD_AT = tuple(k for k, c in enumerate(ATTRIBUTIONS) if c.vote == "field")
-_SPAN_AT = tuple(k for k, c in enumerate(ATTRIBUTIONS) if c.vote == "span")
+# The snapshot key of each attribution list, and of those with a count column.
+_ATTRIBUTION_KEYS = tuple(column.key for column in ATTRIBUTIONS)
+_AGREED_KEYS = tuple(column.key for column in ATTRIBUTIONS if column.agree)
 
 _loads = json.JSONDecoder().decode
+
+
+# ---------------------------------------------------------------------------
+# Attributions across annotators (segments mode; the review screen's proposal)
+# ---------------------------------------------------------------------------
+
+
+def attribution_entries(cells: Sequence[Any]) -> list[dict]:
+    """The attribution lists of one annotation's label cells (:meth:`Shaper.labels`)
+    as one dict per attribution, keyed as in the snapshot (items as rendered)."""
+    return [
+        dict(zip(_ATTRIBUTION_KEYS, entry, strict=True))
+        for entry in zip(*cells[3:STANCE_CELL], strict=True)
+    ]
+
+
+def _comparable(value: Any) -> Any:
+    """A hashable stand-in for an item; every empty one (``""``, None, ``[]``:
+    not given, not marked) is the same."""
+    if value is None or value == "" or value == [] or value == ():
+        return None
+    return _frozen(value)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(part) for part in value)
+    return value
+
+
+def _vote(vote: str, values: Sequence[Any]) -> Any:
+    counts: Counter[Any] = Counter()
+    first: dict[Any, Any] = {}
+    for value in values:
+        key = _comparable(value)
+        counts[key] += 1
+        first.setdefault(key, value)
+    if vote == LABEL_VOTE:
+        key, votes = counts.most_common(1)[0]
+        return first[key] if votes * 2 > len(values) and key is not None else ""
+    if vote == NAME_VOTE:
+        # most_common keeps the first seen of equal counts: the first annotator's.
+        return first[counts.most_common(1)[0][0]]
+    if vote == SPAN_VOTE:
+        # max keeps the first of equal keys; marked spans before none.
+        return first[max(counts.items(), key=lambda kv: (kv[1], kv[0] is not None))[0]]
+    raise ValueError(f"unknown attribution vote {vote!r}")
+
+
+def vote_attribution(givers: Sequence[dict]) -> dict:
+    """One attribution from the versions of the annotators who gave it (the same
+    canonical source), each item picked as its column's ``vote`` says: the
+    spelling of the source and of its canonical name the commonest, type, form
+    and cue the one more than half of them gave (else empty), the spans the
+    commonest (marked before none on a tie)."""
+    return {
+        column.key: _vote(column.vote, [g.get(column.key) for g in givers])
+        for column in ATTRIBUTIONS
+    }
+
+
+def majority_attributions(per_annotator: Sequence[Sequence[dict]]) -> list[dict]:
+    """The attributions more than half of the annotators gave, in the order they
+    first appear, each voted by :func:`vote_attribution`."""
+    half = len(per_annotator) / 2
+    return [
+        vote_attribution(group.givers)
+        for group in group_attributions(per_annotator)
+        if len(group.members) > half
+    ]
+
+
+def attribution_agreement(
+    exported: Sequence[dict], per_annotator: Sequence[Sequence[dict]]
+) -> list[list[int]]:
+    """The attribution count columns of one row: per exported attribution, how
+    many annotators gave that source, then per counted item (columns whose
+    ``agree`` is set) how many of them gave it with the exported item."""
+    own = [
+        dict(zip(attribution_identities(items), items, strict=True))
+        for items in per_annotator
+    ]
+    lists: list[list[int]] = [[] for _ in range(1 + len(_AGREED_KEYS))]
+    for identity, entry in zip(attribution_identities(exported), exported, strict=True):
+        givers = [mine[identity] for mine in own if identity in mine]
+        lists[0].append(len(givers))
+        for k, key in enumerate(_AGREED_KEYS, start=1):
+            wanted = _comparable(entry.get(key))
+            lists[k].append(sum(1 for g in givers if _comparable(g.get(key)) == wanted))
+    return lists
+
+
+def _holder_key(name: str) -> tuple[str, ...]:
+    """Who holds a stance, comparable: the author, nobody, or a source key."""
+    if name in ("", "author"):
+        return (name,)
+    return ("source", source_key(name))
 
 
 def _holder_name(attributions: Sequence[dict], holder: Any) -> str:
@@ -587,40 +748,57 @@ def _majority(shaper: Shaper, cells_list: list[list[Any]]) -> list[Any]:
 
     claim = single(0)
     out += [claim, shaper.claimbuster.get(claim, ""), shaper.checkthat.get(claim, "")]
-    # Attributions: an attribution (its five label fields) given by more than
-    # half; its spans are the ones most of those annotators marked.
-    votes: Counter[tuple] = Counter()
-    spans: dict[tuple, Counter[tuple]] = {}
-    for cells in cells_list:
-        seen = set()
-        for entry in zip(*cells[3:STANCE_CELL], strict=True):
-            fields = tuple(entry[k] for k in _FIELD_AT)
-            if fields in seen:
-                continue
-            seen.add(fields)
-            votes[fields] += 1
-            marked = tuple(entry[k] for k in _SPAN_AT)
-            spans.setdefault(fields, Counter())[marked] += 1
-    chosen = []
-    for fields, count in votes.items():
-        if count <= half:
-            continue
-        # The commonest spans; on a tie marked spans before none, then the first
-        # annotator's (records come by username).
-        marked = max(spans[fields].items(), key=lambda kv: (kv[1], any(kv[0])))[0]
-        entry: list[str] = [""] * ATTRIBUTION_LISTS
-        for k, value in zip(_FIELD_AT, fields, strict=True):
-            entry[k] = value
-        for k, value in zip(_SPAN_AT, marked, strict=True):
-            entry[k] = value
-        chosen.append(entry)
-    out += [[entry[k] for entry in chosen] for k in range(ATTRIBUTION_LISTS)]
+    # Attributions: one that more than half gave (the same canonical source),
+    # each item voted among those who gave it (majority_attributions).
+    chosen = majority_attributions([attribution_entries(c) for c in cells_list])
+    out += [[entry[key] for entry in chosen] for key in _ATTRIBUTION_KEYS]
+    # A source-held stance names its holder by the canonical name: spelled as
+    # the exported attribution of that source spells it, so the holder and the
+    # attribution lists name the same source.
+    spelling = {
+        _holder_key(canonical_source(entry)): canonical_source(entry)
+        for entry in chosen
+    }
+
+    def named(key: tuple[str, ...], fallback: str) -> str:
+        return spelling.get(key, fallback)
+
+    def holder(i: int, polarity: str) -> str:
+        votes: Counter[tuple[str, ...]] = Counter()
+        first: dict[tuple[str, ...], str] = {}
+        for cells in cells_list:
+            if cells[i] == polarity:
+                key = _holder_key(cells[i + 1])
+                votes[key] += 1
+                first.setdefault(key, cells[i + 1])
+        if not polarity or not votes:
+            return ""
+        key = votes.most_common(1)[0][0]
+        return named(key, first[key])
+
+    def source_stances(i: int) -> list[str]:
+        votes: Counter[tuple] = Counter()
+        first: dict[tuple, str] = {}
+        for cells in cells_list:
+            seen = set()
+            for item in cells[i]:
+                name, _, polarity = item.rpartition("=")
+                key = (_holder_key(name), polarity)
+                if key in seen:
+                    continue
+                seen.add(key)
+                votes[key] += 1
+                first.setdefault(key, name)
+        return [
+            f"{named(key[0], first[key])}={key[1]}"
+            for key, count in votes.items()
+            if count > half
+        ]
+
     i = STANCE_CELL
     for _ in shaper.target_codes:
         polarity = single(i)
-        holders = Counter(cells[i + 1] for cells in cells_list if cells[i] == polarity)
-        holder = holders.most_common(1)[0][0] if polarity and holders else ""
-        out += [polarity, holder, items(i + 2)]
+        out += [polarity, holder(i, polarity), source_stances(i + 2)]
         i += 3
     frames_at = i
     frame_order = shaper.frame_order
@@ -654,6 +832,9 @@ def _with_agreement(
         return sum(1 for c in cells_list if c[i] == cells[i])
 
     out: list[Any] = [cells[0], agree(0), *cells[1:STANCE_CELL]]
+    out += attribution_agreement(
+        attribution_entries(cells), [attribution_entries(c) for c in cells_list]
+    )
     i = STANCE_CELL
     for _ in shaper.target_codes:
         out += [cells[i], cells[i + 1], cells[i + 2], agree(i)]

@@ -30,6 +30,7 @@ from .columns import (
     FORMATS,
     ExportPlan,
     columns,
+    count_columns,
     int_columns,
     label_plan_key,
     list_columns,
@@ -166,13 +167,18 @@ def csv_chunks(
     names = columns(plan)
     lists, numbers = set(list_columns(plan)), set(int_columns(plan))
     list_at = [i for i, name in enumerate(names) if name in lists]
+    # Lists of numbers (segments mode's counts): ;-joined, nothing to quote.
+    counted = set(count_columns(plan))
+    counts_at = [i for i, name in enumerate(names) if name in counted]
     number_at = {i for i, name in enumerate(names) if name in numbers}
+    number_at.update(counts_at)
     text_at = [i for i in range(len(names)) if i not in number_at and i not in list_at]
     check_at = sorted((*text_at, *list_at)) if spreadsheet else []
     # The segment part: every column before ``annotator``.
     split = names.index("annotator")
     head_check = [i for i in check_at if i < split]
     tail_lists = [i - split for i in list_at if i >= split]
+    tail_counts = [i - split for i in counts_at]
     tail_check = [i - split for i in check_at if i >= split]
     tail_width = len(names) - split
     template = ",".join(["{}"] * tail_width).format
@@ -206,6 +212,9 @@ def csv_chunks(
         for i in tail_lists:
             cell = tail[i]
             tail[i] = join_cell(cell) if cell else ""
+        for i in tail_counts:
+            cell = tail[i]
+            tail[i] = LIST_SEPARATOR.join(map(str, cell)) if cell else ""
         if None in tail:
             tail = ["" if cell is None else cell for cell in tail]
         line = template(*tail)

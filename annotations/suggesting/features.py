@@ -1,14 +1,19 @@
 """Lexical features of one segment, shared by training and suggesting.
 
 No part-of-speech tagger: word identity, rough stems and suffixes, shape,
-membership in the grammar lists, neighbouring words, quotation context and the
-words that introduce reported clauses ("dass", ":", Konjunktiv I) stand in for
-syntax. Both the cue tagger and the source ranker are linear models over these
-string features, so this module defines what the models can see; train.py and
-the suggester call the same functions, so they cannot drift apart.
+membership in the grammar lists (and in the wider hand-written lists of words
+for speaking and thinking), how often the word, its stem and its capitalised
+or lowercase form were cues in training, neighbouring words, a particle at the
+end of the clause, quotation context and the words that introduce reported
+clauses ("dass", ":", Konjunktiv I) stand in for syntax. Both the cue tagger
+and the source ranker are linear models over these string features, so this
+module defines what the models can see; train.py and the suggester call the
+same functions, so they cannot drift apart.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from . import lexicon
 from .tokens import QUOTE_MARKS, Token, quote_flags
@@ -31,6 +36,15 @@ _STEM_SUFFIXES = (
 )
 
 
+# Particles a finite verb leaves at the end of its clause.
+_SEPARATED = lexicon.PARTICLES | frozenset(
+    ["ab", "an", "auf", "aus", "bei", "durch", "ein", "fest", "fort", "her"]
+    + ["herum", "hin", "los", "mit", "nach", "um", "vor", "vorbei", "weg"]
+    + ["weiter", "zu", "zurück", "zusammen"]
+)
+
+
+@lru_cache(maxsize=1 << 16)
 def stem(lower: str) -> str:
     """A crude stem: the participle "ge-" and one inflection suffix removed."""
     word = lower
@@ -40,6 +54,11 @@ def stem(lower: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
+
+
+def cased_key(lower: str, capitalised: bool) -> str:
+    """A word's key in the cased counts (a word not first in its sentence)."""
+    return ("^" if capitalised else "_") + lower
 
 
 def _shape(text: str) -> str:
@@ -121,16 +140,19 @@ def _bucket(distance: int) -> str:
 
 
 class CueWords:
-    """The words that may be cues: seen as a cue in training, a form with the
-    stem of one, a compound ending in one ("Beweisanträge" after "anträge"),
-    or a word of the grammar lists."""
+    """What training knows about cue words: the words seen as cues (their
+    stems, and compound heads such as "anträge" in "Beweisanträge") and how
+    often each was a cue."""
 
     def __init__(
         self,
         vocab: frozenset[str],
         counts: dict[str, tuple[int, int]] | None = None,
+        case_counts: dict[str, tuple[int, int]] | None = None,
     ) -> None:
         self.vocab = vocab
+        # The same by cased_key(): "Wissen" (a noun) apart from "wissen".
+        self.case_counts = case_counts or {}
         self.stems = frozenset(stem(w) for w in vocab)
         self.heads = frozenset(w for w in vocab if len(w) >= 5)
         # (times a cue, times seen) per word that was a cue at least once, and
@@ -143,13 +165,14 @@ class CueWords:
             total[1] += seen
         self.stem_counts = {k: (v[0], v[1]) for k, v in stem_counts.items()}
 
-    def ratio_features(self, word: str, cat: str) -> list[str]:
-        """Buckets of how often this word (and its stem) was a cue in training."""
+    def ratio_features(self, word: str, cat: str, cased: str = "") -> list[str]:
+        """Buckets of how often this word (and its stem, and its cased form
+        ``cased`` when not first in the sentence) was a cue in training."""
         out = []
-        for name, key, table in (
-            ("r", word, self.counts),
-            ("rs", stem(word), self.stem_counts),
-        ):
+        tables = [("r", word, self.counts), ("rs", stem(word), self.stem_counts)]
+        if cased:
+            tables.append(("rc", cased, self.case_counts))
+        for name, key, table in tables:
             cue, seen = table.get(key, (0, 0))
             if not cue:
                 bucket = "none"
@@ -182,7 +205,11 @@ class CueWords:
         return ""
 
     def candidate(self, s: Sentence, i: int) -> str | None:
-        """None when token i cannot be a cue, else its compound head or ""."""
+        """None when token i cannot be a cue, else its compound head or "".
+
+        Every word of four letters or more is a candidate (the tagger learns
+        from its suffixes, shape and context whether an unseen word is a
+        cue); shorter ones only when seen as cues or in the grammar lists."""
         if not s.word[i]:
             return None
         word = s.lower[i]
@@ -190,27 +217,29 @@ class CueWords:
             return ""
         if len(word) < 4:
             return None
-        if stem(word) in self.stems:
-            return ""
-        if len(word) >= 8:
-            head = self.head(word)
-            if head:
-                return head
-        return None
+        if len(word) >= 8 and stem(word) not in self.stems:
+            return self.head(word)
+        return ""
 
 
 def cue_features(
     s: Sentence, i: int, head: str = "", words: CueWords | None = None
 ) -> list[str]:
-    lower = s.lower
-    n = len(lower)
-    w = lower[i]
-    prev1 = lower[i - 1] if i > 0 else "<s>"
-    prev2 = lower[i - 2] if i > 1 else "<s>"
-    next1 = lower[i + 1] if i + 1 < n else "</s>"
-    next2 = lower[i + 2] if i + 2 < n else "</s>"
+    """All features of token ``i`` as a cue: those of the word itself and
+    those of its context (the suggester caches the word's part)."""
+    return cue_word_features(s, i, head, words) + cue_context_features(s, i)
+
+
+def word_key(s: Sentence, i: int, head: str) -> tuple[str, str, str]:
+    """What cue_word_features() depends on: word, shape (first or not), head."""
+    return s.lower[i], s.shape[i] if i else "first-" + s.shape[i], head
+
+
+def cue_word_features(
+    s: Sentence, i: int, head: str = "", words: CueWords | None = None
+) -> list[str]:
+    w, shape, _ = word_key(s, i, head)
     cat = s.category[i]
-    shape = s.shape[i] if i else "first-" + s.shape[i]
     features = [
         "b",
         "w=" + w,
@@ -219,26 +248,42 @@ def cue_features(
         "p3=" + w[:3],
         "sh=" + shape,
         "cat=" + cat,
+        "cat|sh=" + cat + "|" + shape,
+        "s4=" + w[-4:],
+    ]
+    if i:
+        features.append("w|cap=" + w + ("|C" if s.cap[i] else "|l"))
+    if words is not None:
+        features += words.ratio_features(w, cat, cased_key(w, s.cap[i]) if i else "")
+    if head:
+        features.append("head=" + head)
+        features.append("headst=" + stem(head))
+    return features
+
+
+def cue_context_features(s: Sentence, i: int) -> list[str]:
+    lower = s.lower
+    n = len(lower)
+    w = lower[i]
+    prev1 = lower[i - 1] if i > 0 else "<s>"
+    prev2 = lower[i - 2] if i > 1 else "<s>"
+    next1 = lower[i + 1] if i + 1 < n else "</s>"
+    next2 = lower[i + 2] if i + 2 < n else "</s>"
+    cat = s.category[i]
+    features = [
         "w-1=" + prev1,
         "w+1=" + next1,
         "w-2=" + prev2,
         "w+2=" + next2,
         "w-1w=" + prev1 + "|" + w,
         "ww+1=" + w + "|" + next1,
-        "cat|sh=" + cat + "|" + shape,
         "cat|w+1=" + cat + "|" + next1,
         "cat|w-1=" + cat + "|" + prev1,
+        "sh-1=" + (s.shape[i - 1] if i else "<s>"),
+        "sh+1=" + (s.shape[i + 1] if i + 1 < n else "</s>"),
     ]
-    features.append("sh-1=" + (s.shape[i - 1] if i else "<s>"))
-    features.append("sh+1=" + (s.shape[i + 1] if i + 1 < n else "</s>"))
-    features.append("s4=" + w[-4:])
     if prev1 in lexicon.DETERMINERS:
         features.append("det-1")
-    if words is not None:
-        features += words.ratio_features(w, cat)
-    if head:
-        features.append("head=" + head)
-        features.append("headst=" + stem(head))
     if s.quoted[i]:
         features.append("inquote")
     if s.has_quote:
@@ -265,6 +310,14 @@ def cue_features(
                 features.append("after_quote")
                 features.append("cat|after_quote=" + cat)
             break
+    # A separated particle at the end of the clause ("schlage ... vor").
+    if not s.cap[i] or not i:
+        for j in range(i + 1, min(n, i + 25)):
+            if not s.word[j]:
+                if j > i + 1 and lower[j - 1] in _SEPARATED:
+                    features.append("ptc=" + lower[j - 1])
+                    features.append("w|ptc=" + w + "|" + lower[j - 1])
+                break
     for j in range(max(0, i - 2), min(n, i + 3)):
         if j != i and lower[j] in lexicon.PERSONAL_PRONOUNS:
             features.append("pron_near=" + lower[j])

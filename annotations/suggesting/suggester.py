@@ -1,25 +1,28 @@
 """The run-time path: article text and segments in, attribution suggestions out.
 
-Per segment: tokenise; score every token that could be a cue (a word the model
-has seen as a cue, or one in the grammar lists) with the cue tagger; join the
-tagged tokens into events (neighbours, learned pairs, a verb and its separated
-particle or reflexive, "ließ ... durchblicken", "nach Angaben"); rank the
+Per segment: tokenise; score every token that could be a cue (every word of
+four letters or more, shorter ones seen as cues or in the grammar lists) with
+the cue tagger; join the tagged tokens into events (neighbours unless a verb
+after a noun is an event of its own, learned pairs of words or stems in one
+clause, a verb and its separated particle or reflexive, "ließ ...
+durchblicken", "nach Angaben"); rank the
 segment's words as the source of each event, against "no source here"; widen
 the chosen word to its noun phrase; name the form from what surrounds the cue
 (quotation marks, colon, "dass"/"ob"/w-clause, Konjunktiv I, prepositional
 cue). A segment with no cue but in Konjunktiv I, or inside a quotation that an
 attribution opened, continues the previous attribution (free indirect / direct).
 
-Cost: one regex pass plus a few dict lookups per candidate token; the source
-ranking runs only for tokens tagged as cues. No file is read after the first
-call (the model is cached).
+Cost: one regex pass plus a few dict lookups per candidate token (the score
+of a word's own features is cached, only its context is scored each time); the
+source ranking runs only for tokens tagged as cues. No file is read after the
+first call (the model is cached).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -28,9 +31,12 @@ from .features import (
     CueWords,
     Sentence,
     candidate_ok,
-    cue_features,
+    cue_context_features,
+    cue_word_features,
     none_features,
     source_features,
+    stem,
+    word_key,
 )
 from .tokens import QUOTE_MARKS, tokenize
 
@@ -156,6 +162,9 @@ _FREE_CLAUSE_OPENERS = (
         {"wie", "weil", "da", "wenn", "als", "nachdem", "während", "obwohl", "was"}
     )
 )
+_VERB_CATEGORIES = frozenset({"verb", "particle_verb", "lassen", "preposition"})
+# Words whose own cue score is kept between calls (then the cache restarts).
+WORD_CACHE = 200_000
 # Margin given to a cue that grammar alone names (the model did not tag it).
 GRAMMAR_CUE_MARGIN = 4.0
 
@@ -169,6 +178,10 @@ class Model:
     attachments: dict[str, frozenset[str]]  # cue word -> its particles/reflexives
     pairs: frozenset[tuple[str, str]]  # cue words that form one discontinuous cue
     calibration: tuple[float, float]  # score = sigmoid(a * margin + b)
+    # verb -> (times one event with the cue noun right before it, times two)
+    noun_verb: dict[str, tuple[int, int]]
+    # word_key() -> score of the word's own cue features (filled at run time)
+    word_scores: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def model_from_dict(data: dict) -> Model:
@@ -178,11 +191,16 @@ def model_from_dict(data: dict) -> Model:
         cue_words=CueWords(
             frozenset(data["cue_vocab"]),
             {word: (cue, seen) for word, (cue, seen) in data["cue_counts"].items()},
+            {
+                word: (cue, seen)
+                for word, (cue, seen) in data.get("cue_case_counts", {}).items()
+            },
         ),
         source_weights=data["source_weights"],
         attachments={k: frozenset(v) for k, v in data["attachments"].items()},
         pairs=frozenset(tuple(pair) for pair in data["pairs"]),
         calibration=tuple(data["calibration"]),
+        noun_verb={k: (v[0], v[1]) for k, v in data.get("noun_verb", {}).items()},
     )
 
 
@@ -251,12 +269,21 @@ def _analyse_sentence(
     words = model.cue_words
     candidate = words.candidate
     weights = model.cue_weights
+    word_scores = model.word_scores
+    if len(word_scores) > WORD_CACHE:
+        word_scores.clear()
     tagged: dict[int, float] = {}
     for i in range(len(lower)):
         head = candidate(s, i)
         if head is None:
             continue
-        margin = _score(weights, cue_features(s, i, head, words))
+        key = word_key(s, i, head)
+        own = word_scores.get(key)
+        if own is None:
+            own = word_scores[key] = _score(
+                weights, cue_word_features(s, i, head, words)
+            )
+        margin = own + _score(weights, cue_context_features(s, i))
         if margin > model.cue_threshold:
             tagged[i] = margin
     for i in _grammar_cues(s):
@@ -431,10 +458,23 @@ def _is_attribution(
         if _has_content(s, cue, reach=3):
             return True
         # Otherwise only with its own holder: "Ihre Botschaft", "die
-        # Forderung der AfD", not "Gespräche zwischen Russland und ...".
-        return source is not None and (by_grammar or _attached(s, group, source))
+        # Forderung der AfD", not "Gespräche zwischen Russland und ...". A
+        # possessive alone makes an attribution of a noun of the grammar
+        # lists only ("Ihre Botschaft", "unser Antrag"; a stance without
+        # content, "seine Haltung", is not reported speech).
+        if source is None:
+            return False
+        if (
+            source[0] == source[1]
+            and lower[source[0]] in lexicon.POSSESSIVES
+            and s.category[group[0]] not in ("noun", "wnoun", "wtail")
+        ):
+            return False
+        return by_grammar or _attached(s, group, source)
     if _has_content(s, cue):
-        return True
+        # A headline's colon after a verb with nobody saying it ("Putins
+        # Strategie enthüllt: Telefonat mit Trump ...") is no reported speech.
+        return source is not None or not (_colon_only(s, cue) and _headline(s))
     if source is None:
         return False
     if by_grammar or _has_content(s, cue, comma_clause=True):
@@ -485,8 +525,14 @@ def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
     groups: list[list[int]] = []
     for i in tagged:
         if groups and (
-            i == groups[-1][-1] + 1
+            (i == groups[-1][-1] + 1 and not _two_events(s, i, model))
             or any((s.lower[j], s.lower[i]) in model.pairs for j in groups[-1])
+            or any(
+                # "Fragen ... gestellt", "stellen sich ... die Frage"
+                ("~" + stem(s.lower[j]), "~" + stem(s.lower[i])) in model.pairs
+                and s.clause[j] == s.clause[i]
+                for j in groups[-1]
+            )
             or (
                 # "bin ... der Meinung", "ist ... überzeugt": one event
                 all(s.lower[j] in _SEIN for j in groups[-1])
@@ -506,6 +552,19 @@ def _group(s: Sentence, tagged: list[int], model: Model) -> list[list[int]]:
         ):
             group.insert(0, first - 1)
     return groups
+
+
+def _two_events(s: Sentence, i: int, model: Model) -> bool:
+    """Whether tagged verb ``i`` right after a tagged noun is an event of its
+    own ("Ihr Antrag fordert", "den Antrag ablehnen"), not the noun's light
+    verb ("Frage stellen", "Kenntnis nehmen")."""
+    if i < 2 or not s.cap[i - 1] or s.cap[i]:
+        return False
+    same, apart = model.noun_verb.get(s.lower[i], (0, 0))
+    if same or apart:
+        return apart > same
+    cue, seen = model.cue_words.counts.get(s.lower[i], (0, 0))
+    return seen > 0 and cue >= 0.5 * seen
 
 
 def _attach(s: Sentence, group: list[int], model: Model) -> list[int]:
@@ -604,6 +663,17 @@ def _has_content(
     return False
 
 
+def _colon_only(s: Sentence, cue: frozenset[int]) -> bool:
+    """Whether the cue's content is announced by a colon right after it."""
+    last = max(cue)
+    return last + 1 < len(s.lower) and s.lower[last + 1] == ":"
+
+
+def _headline(s: Sentence) -> bool:
+    """A segment that ends in a word, without punctuation: a title."""
+    return bool(s.tokens) and s.word[-1]
+
+
 def _phrase_start_ok(s: Sentence, first: int) -> bool:
     """Whether a noun phrase starting at ``first`` opens its clause (after the
     sentence start, punctuation, a conjunction, "dass", "wie", "warum" ...)."""
@@ -660,6 +730,13 @@ def _grammar_source(
         if j >= 0 and _name_like(s, j):
             return _noun_phrase(s, j, cue)
         return None
+    if head > 0 and s.cap[head] and s.category[head] not in _VERB_CATEGORIES:
+        # "Ihre deutliche Botschaft", "unser Antrag": the possessive.
+        k = head - 1
+        while k > 0 and _is_adjective(s, k):
+            k -= 1
+        if lower[k] in lexicon.POSSESSIVES and k not in cue:
+            return k, k
     if word in _OPINION_NOUNS and head > 0 and lower[head - 1] == "der":
         # "Ich bin (schon lange) der Meinung, dass ...": the subject of "sein".
         for j in range(head - 2, -1, -1):

@@ -7,7 +7,7 @@ training part (TRAIN + DEV of corpus.py) chooses the cue threshold and fits
 the score calibration on out-of-fold margins, and prints the CV figures; (2)
 the model is trained on the whole training part with those settings and
 written. HELD OUT is never read here. The same command on the same corpus
-writes the same file byte for byte (under a minute on one core).
+writes the same file byte for byte (about a minute and a half on one core).
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from .features import (
     CueWords,
     Sentence,
     candidate_ok,
+    cased_key,
     cue_features,
     none_features,
     source_features,
+    stem,
 )
 from .perceptron import AveragedPerceptron, train_epochs
-from .scoring import Counts, score_speech
+from .scoring import Counts, overlaps, score_speech
 from .suggester import MODEL_PATH, Model, analyse_article, model_from_dict
 from .tokens import tokenize
 
@@ -61,12 +63,23 @@ def _overlapping(sentence: Sentence, spans) -> list[int]:
     ]
 
 
-def cue_counts(speeches: list[Speech]) -> dict[str, tuple[int, int]]:
-    """(times a cue token, times seen) for every word that was a cue token."""
+def cue_counts(
+    speeches: list[Speech], cased: bool = False
+) -> dict[str, tuple[int, int]]:
+    """(times a cue token, times seen) for every word that was a cue token.
+    ``cased``: keyed by cased_key() instead (words not first in a sentence,
+    "^" before a capitalised word, "_" before a lowercase one)."""
     cue: Counter = Counter()
     seen: Counter = Counter()
     for speech in speeches:
-        for _, span, word in speech.tokens:
+        previous = -1
+        for segment, span, word in speech.tokens:
+            first = segment != previous
+            previous = segment
+            if cased:
+                if first:
+                    continue
+                word = cased_key(word, speech.text[span[0]].isupper())
             seen[word] += 1
             if span in speech.cue_tokens:
                 cue[word] += 1
@@ -92,7 +105,9 @@ def crossfit_words(speeches: list[Speech], vocab: set[str]) -> dict[str, CueWord
     out = {}
     for fold in range(FOLDS):
         others = [s for s in speeches if fold_of[debate_of(s.name)] != fold]
-        words = CueWords(frozenset(vocab), cue_counts(others))
+        words = CueWords(
+            frozenset(vocab), cue_counts(others), cue_counts(others, cased=True)
+        )
         for speech in speeches:
             if fold_of[debate_of(speech.name)] == fold:
                 out[speech.name] = words
@@ -107,10 +122,23 @@ def collect(speeches: list[Speech], vocab: set[str]):
     attach_counts: dict[str, Counter] = defaultdict(Counter)
     cue_counts: Counter = Counter()
     pair_counts: Counter = Counter()
+    stem_pair_counts: Counter = Counter()
+    joins: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for speech in speeches:
         sentences = sentences_of(speech)
         cue_spans = speech.cue_tokens
         known = crossfit[speech.name]
+        event_of: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for number, event in enumerate(speech.events):
+            for span in event.cue:
+                event_of[span].add(number)
+        for sentence in sentences:
+            tokens = sentence.tokens
+            for i in range(1, len(tokens) - 1):
+                here = event_of.get((tokens[i].start, tokens[i].end))
+                after = event_of.get((tokens[i + 1].start, tokens[i + 1].end))
+                if here and after and sentence.cap[i] and not sentence.cap[i + 1]:
+                    joins[sentence.lower[i + 1]][0 if here & after else 1] += 1
         for sentence in sentences:
             gold = set(_overlapping(sentence, cue_spans))
             for i in range(len(sentence.lower)):
@@ -138,6 +166,11 @@ def collect(speeches: list[Speech], vocab: set[str]):
             for a, b in zip(cue, cue[1:], strict=False):
                 if b > a + 1:
                     pair_counts[(sentence.lower[a], sentence.lower[b])] += 1
+            for k, a in enumerate(cue):
+                for b in cue[k + 1 :]:
+                    stem_pair_counts[
+                        (stem(sentence.lower[a]), stem(sentence.lower[b]))
+                    ] += 1
             cue_set = frozenset(_overlapping(sentence, event.cue))
             options = [none_features(sentence, head)]
             gold_source = set(_overlapping(sentence, event.source))
@@ -162,12 +195,18 @@ def collect(speeches: list[Speech], vocab: set[str]):
     pairs = sorted(
         [a, b] for (a, b), count in pair_counts.items() if count >= MIN_COUNT
     )
-    return cue_examples, source_examples, attachments, pairs
+    pairs += sorted(
+        ["~" + a, "~" + b]
+        for (a, b), count in stem_pair_counts.items()
+        if count >= MIN_COUNT
+    )
+    noun_verb = dict(sorted(joins.items()))
+    return cue_examples, source_examples, attachments, pairs, noun_verb
 
 
 def train_model(speeches: list[Speech], threshold: float, calibration) -> dict:
     vocab = cue_vocabulary(speeches)
-    cue_examples, source_examples, attachments, pairs = collect(speeches, vocab)
+    cue_examples, source_examples, attachments, pairs, joins = collect(speeches, vocab)
     cue_model = AveragedPerceptron()
     train_epochs(
         cue_examples,
@@ -195,8 +234,13 @@ def train_model(speeches: list[Speech], threshold: float, calibration) -> dict:
         "cue_counts": {
             word: list(counts) for word, counts in cue_counts(speeches).items()
         },
+        "cue_case_counts": {
+            word: list(counts)
+            for word, counts in cue_counts(speeches, cased=True).items()
+        },
         "attachments": attachments,
         "pairs": pairs,
+        "noun_verb": joins,
         "cue_weights": cue_model.averaged(),
         "source_weights": source_model.averaged(),
     }
@@ -266,13 +310,15 @@ CV_FOLDS = 4
 
 def cross_validate(
     speeches: list[Speech],
-) -> tuple[dict[float, Counts], list[tuple[float, bool]]]:
+) -> tuple[dict[float, Counts], list[tuple[float, bool]], list]:
     """Counts per cue threshold and out-of-fold cue margins, by CV_FOLDS-fold
-    cross-validation over debates (debate index modulo CV_FOLDS)."""
+    cross-validation over debates (debate index modulo CV_FOLDS); and per
+    fold the model data and the speeches it did not see."""
     debates = sorted({debate_of(speech.name) for speech in speeches})
     fold_of = {debate: index % CV_FOLDS for index, debate in enumerate(debates)}
     counts = {threshold: Counts() for threshold in THRESHOLDS}
     margins: list[tuple[float, bool]] = []
+    folds = []
     for fold in range(CV_FOLDS):
         inside = [s for s in speeches if fold_of[debate_of(s.name)] != fold]
         outside = [s for s in speeches if fold_of[debate_of(s.name)] == fold]
@@ -281,7 +327,58 @@ def cross_validate(
             model = model_from_dict({**data, "cue_threshold": threshold})
             counts[threshold].add(evaluate_model(outside, model))
         margins += _margins(outside, model_from_dict(data))
-    return counts, margins
+        folds.append((data, outside))
+    return counts, margins, folds
+
+
+def write_errors(path: Path, folds: list, threshold: float) -> None:
+    """The cross-validation's false cues and missed events (mentions=True),
+    most frequent words first, then each with its context: for error
+    analysis on the training part (never on HELD OUT)."""
+    rows = []
+    for data, outside in folds:
+        model = model_from_dict({**data, "cue_threshold": threshold})
+        for speech in outside:
+            used: set[int] = set()
+            for cue, _ in predict(speech, model):
+                if not cue:
+                    continue
+                match = next(
+                    (
+                        k
+                        for k, event in enumerate(speech.events)
+                        if k not in used and overlaps(cue, event.cue)
+                    ),
+                    None,
+                )
+                if match is None:
+                    rows.append(("FP", speech, cue, ""))
+                else:
+                    used.add(match)
+            for k, event in enumerate(speech.events):
+                if k not in used:
+                    kind = "attribution" if event.attribution else "mention"
+                    rows.append(("FN", speech, event.cue, kind))
+    lines = []
+    for label in ("FP", "FN"):
+        words = Counter(
+            " ".join(speech.text[a:b] for a, b in spans).lower()
+            for kind, speech, spans, _ in rows
+            if kind == label
+        )
+        common = ", ".join(f"{word} {count}" for word, count in words.most_common(60))
+        lines.append(f"{label} {sum(words.values())}: {common}")
+    for kind, speech, spans, note in rows:
+        start, end = spans[0][0], spans[-1][1]
+        context = (
+            speech.text[max(0, start - 70) : start]
+            + "[["
+            + speech.text[start:end]
+            + "]]"
+            + speech.text[end : end + 70]
+        ).replace("\n", " ")
+        lines.append(f"{kind}\t{note}\t{speech.name}\t{context}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def choose_threshold(counts: dict[float, Counts]) -> float:
@@ -313,13 +410,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--output", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--errors",
+        type=Path,
+        help="also write the cross-validation's false and missed cues here",
+    )
     args = parser.parse_args(argv)
     speeches = read_corpus(args.corpus)
     part = split_of([speech.name for speech in speeches])
     pool = [s for s in speeches if part[s.name] != "heldout"]
     print(f"training part: {len(pool)} speeches (held out: not read)")
-    counts, margins = cross_validate(pool)
+    counts, margins, folds = cross_validate(pool)
     threshold = choose_threshold(counts)
+    if args.errors:
+        write_errors(args.errors, folds, threshold)
     calibration = fit_calibration(margins)
     for value in THRESHOLDS:
         mark = " <- chosen" if value == threshold else ""

@@ -7,7 +7,7 @@ Each view runs a fixed number of queries whatever the article's length (tested).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,15 +16,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations.forms import AnnotationForm, format_spans
-from annotations.models import (
-    PER_SEGMENT_ROLES,
-    Annotation,
-    Article,
-    DimensionRole,
-    Segment,
-    Source,
-)
+from annotations.annotate_data import Mine, panel, screen_payload
+from annotations.forms import AnnotationForm
+from annotations.models import Annotation, Article, Segment, Source
 from annotations.permissions import article_for, may_see_others
 from annotations.scheme import SchemeIndex
 from annotations.services import (
@@ -37,28 +31,6 @@ from annotations.services import (
 from annotations.snapshot import values_from_input
 
 SUGGESTION_LIMIT = 15
-
-
-@dataclass
-class Mine:
-    """This annotator's stored annotations of one article, by segment id."""
-
-    by_segment: dict[int, dict] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, *, article: Article, annotator) -> Mine:
-        """One query: revision, unsure and the values snapshot of my annotations."""
-        return cls(
-            Annotation.objects.snapshots_of(article=article, annotator=annotator)
-        )
-
-    def state(self, segment: Segment) -> str:
-        if not segment.is_annotatable:
-            return "skipped"
-        row = self.by_segment.get(segment.pk)
-        if row is None:
-            return "open"
-        return "unsure" if row["unsure"] else "labelled"
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -78,92 +50,18 @@ def next_open_position(*, article: Article, annotator, after: int) -> int | None
     return (later or open_positions or [None])[0]
 
 
-def _label_rows(index: SchemeIndex, dimension, chosen: set[str], primary: str = ""):
-    return [
-        {
-            "label": label,
-            "checked": label.code in chosen,
-            "primary": label.code == primary,
-        }
-        for (dim_code, _), label in index.labels.items()
-        if dim_code == dimension.code and label.active
-    ]
-
-
-def _panel(index: SchemeIndex, values: dict, segment_text: str) -> dict:
-    """What the label panel shows: the scheme with my values ticked."""
-    labels = values.get("labels", {})
-    primary = values.get("primary", {})
-    dimensions = [
-        {
-            "dimension": dimension,
-            "labels": _label_rows(
-                index,
-                dimension,
-                set(labels.get(dimension.code, [])),
-                primary.get(dimension.code, ""),
-            ),
-        }
-        for dimension in index.dimensions.values()
-        if dimension.role in PER_SEGMENT_ROLES
-    ]
-    stances = {item["target"]: item for item in values.get("stances", [])}
-    polarity_dim = index.by_role.get(DimensionRole.STANCE)
-    polarities = _label_rows(index, polarity_dim, set()) if polarity_dim else []
-    attributions = [
-        {
-            **item,
-            "index": number,
-            "source_start": (item.get("source_span") or ["", ""])[0],
-            "source_end": (item.get("source_span") or ["", ""])[1],
-            "cue_spans_text": format_spans(item.get("cue_spans")),
-        }
-        for number, item in enumerate(values.get("attributions", []))
-    ]
-    # One empty row, so a new source can always be typed (no JS needed).
-    attributions.append(
-        {
-            "index": len(attributions),
-            "source_text": "",
-            "source_type": "",
-            "form": "",
-            "cue_text": "",
-            "source_start": "",
-            "source_end": "",
-            "cue_spans_text": "",
-        }
-    )
-    type_dim = index.by_role.get(DimensionRole.SOURCE_TYPE)
-    form_dim = index.by_role.get(DimensionRole.FORM)
-    return {
-        "dimensions": dimensions,
-        "targets": [
-            {
-                "target": target,
-                "polarity": stances.get(code, {}).get("polarity", ""),
-                "holder": stances.get(code, {}).get("holder"),
-            }
-            for code, target in index.targets.items()
-        ],
-        "polarities": polarities,
-        "attributions": attributions,
-        "source_types": _label_rows(index, type_dim, set()) if type_dim else [],
-        "forms": _label_rows(index, form_dim, set()) if form_dim else [],
-        "unsure": values.get("unsure", False),
-        "comment": values.get("comment", ""),
-    }
-
-
 def _context(
     request: HttpRequest,
     article: Article,
     position: int | None,
     *,
+    role: str,
     posted: dict | None = None,
     errors: list[str] | None = None,
     conflict: dict | None = None,
 ) -> dict:
-    """Everything the page shows. Fixed: 8 queries at any article length."""
+    """Everything the page shows, the whole article's payload for annotate.js
+    included. Fixed: 9 queries at any article length."""
     segments = list(article.segments.all())
     if not segments:
         raise Http404("This article has no segments.")
@@ -212,7 +110,21 @@ def _context(
         "context_after": paragraphs[order[at + 1]] if at + 1 < len(order) else [],
         "previous": before[-1] if before else None,
         "next": after[0] if after else None,
-        "panel": _panel(index, values, current.text),
+        "panel": panel(index, values),
+        # The whole article for annotate.js, as JSON in a data attribute (no
+        # inline script: CSP).
+        "payload_json": json.dumps(
+            screen_payload(
+                article=article,
+                segments=segments,
+                mine=mine,
+                user=request.user,
+                sees_others=may_see_others(role),
+                progress=(project_done, project_total),
+            ),
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ),
         "revision": revision,
         "errors": errors or [],
         "conflict": conflict,
@@ -254,8 +166,8 @@ def annotate(
     """The page, or (htmx / annotate.js navigation) only its ``annotate-root`` part.
 
     Never cached, so Back or a reload shows what the database holds."""
-    article, _role = article_for(request.user, pk)
-    context = _context(request, article, _position(request, position))
+    article, role = article_for(request.user, pk)
+    context = _context(request, article, _position(request, position), role=role)
     template = "annotations/annotate.html"
     if request.htmx:
         template += "#annotate-root"
@@ -268,14 +180,14 @@ def annotate(
 def save(request: HttpRequest, pk: int, position: int) -> HttpResponse:
     """Store my labels for one segment: JSON for annotate.js, else a redirect (or
     the page again with the errors) for a plain form post."""
-    article, _role = article_for(request.user, pk)
+    article, role = article_for(request.user, pk)
     segment = Segment.objects.filter(article=article, position=position).first()
     if segment is None:
         raise Http404("No such segment.")
     segment.article = article
     form = AnnotationForm(request.POST)
     if not form.is_valid():
-        return _refused(request, article, segment, form, _form_errors(form))
+        return _refused(request, article, segment, form, _form_errors(form), role)
     payload = form.cleaned_data["payload"]
     try:
         annotation = save_annotation(
@@ -285,9 +197,9 @@ def save(request: HttpRequest, pk: int, position: int) -> HttpResponse:
             expected_revision=form.cleaned_data["revision"],
         )
     except AnnotationRefused as refusal:
-        return _refused(request, article, segment, form, refusal.errors)
+        return _refused(request, article, segment, form, refusal.errors, role)
     except StaleRevision as stale:
-        return _conflict(request, article, segment, payload, stale.current)
+        return _conflict(request, article, segment, payload, stale.current, role)
     return _saved(request, article, segment, annotation)
 
 
@@ -299,18 +211,20 @@ def _form_errors(form: AnnotationForm) -> list[str]:
     ]
 
 
-def _refused(request, article, segment, form, errors: list[str]) -> HttpResponse:
+def _refused(request, article, segment, form, errors: list[str], role) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"status": "refused", "errors": errors}, status=422)
     payload = (
         form.cleaned_data.get("payload") if hasattr(form, "cleaned_data") else None
     )
     posted = values_from_input(payload) if payload else None
-    context = _context(request, article, segment.position, posted=posted, errors=errors)
+    context = _context(
+        request, article, segment.position, role=role, posted=posted, errors=errors
+    )
     return render(request, "annotations/annotate.html", context, status=422)
 
 
-def _conflict(request, article, segment, payload, current) -> HttpResponse:
+def _conflict(request, article, segment, payload, current, role) -> HttpResponse:
     mine = values_from_input(payload)
     conflict = {
         "message": "This segment was changed elsewhere (another tab or window) since "
@@ -322,12 +236,14 @@ def _conflict(request, article, segment, payload, current) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"status": "conflict", **conflict}, status=409)
     context = _context(
-        request, article, segment.position, posted=mine, conflict=conflict
+        request, article, segment.position, role=role, posted=mine, conflict=conflict
     )
     return render(request, "annotations/annotate.html", context, status=409)
 
 
 def _saved(request, article, segment, annotation) -> HttpResponse:
+    if request.POST.get("go") == "queue" and _wants_json(request):
+        return _queued_save_answer(request, article, segment, annotation)
     go_next = request.POST.get("go", "next") == "next"
     after = next_open_position(
         article=article, annotator=request.user, after=segment.position
@@ -356,6 +272,23 @@ def _saved(request, article, segment, annotation) -> HttpResponse:
             "article_complete": after is None,
             "article_done": article_done,
             "article_total": article.annotatable_count,
+            "project_done": project_done,
+            "project_total": project_total,
+        }
+    )
+
+
+def _queued_save_answer(request, article, segment, annotation) -> JsonResponse:
+    """The answer to annotate.js's background queue: the page already knows the
+    article (where to go next, its progress), so only the new revision and the
+    project bar. One query after the save."""
+    project_done, project_total = article.project.labelled_progress(request.user)
+    return JsonResponse(
+        {
+            "status": "saved",
+            "revision": annotation.revision,
+            "position": segment.position,
+            "state": "unsure" if annotation.unsure else "labelled",
             "project_done": project_done,
             "project_total": project_total,
         }

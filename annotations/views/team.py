@@ -105,13 +105,24 @@ def agreement_page(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = project_for(request.user, slug, Role.REVIEWER)
     result = ratings.cached_project_agreement(project)
     dimensions = [
-        (item, *result.pairwise_matrix(item), item.confusion_rows())
+        (
+            item,
+            *result.pairwise_matrix(item),
+            item.confusion_rows() if item.has_confusion else [],
+        )
         for item in result.dimensions
     ]
+    spans = [(figure, figure.pair_rows(result.coders)) for figure in result.spans]
     return render(
         request,
         "annotations/team_agreement.html",
-        {"project": project, "role": role, "result": result, "dimensions": dimensions},
+        {
+            "project": project,
+            "role": role,
+            "result": result,
+            "dimensions": dimensions,
+            "spans": spans,
+        },
     )
 
 
@@ -143,6 +154,7 @@ def _review_context(article: Article, role: str, items, index: SchemeIndex) -> d
         "role": role,
         "items": items,
         "specs": specs,
+        "choices": review_data.attribution_choices(index),
         "is_manager": ROLE_RANK[role] >= ROLE_RANK[Role.MANAGER],
     }
 

@@ -2,6 +2,10 @@
 // as plain form posts (one form per segment). Keys as on the annotate screen: claim
 // 1-4, frame letters; a target key then f/a/n for stance; Enter accepts the current
 // selection as gold and moves on to the next disagreement; j/k/n move.
+// Sources of the gold: a / A arm the next / previous source row; then 1-9 (g) take
+// that annotator's (the gold's) whole version, t f c w s then a number take only the
+// type, form, cue, source as written or spans, x leaves the source out (or takes it
+// back), e edits its fields, + adds a source, Esc leaves the sources.
 // The server draws one segment's adjudication form (drawing every form cost ~28,000
 // template nodes per article); a segment without one carries data-form-url, and its
 // form is fetched when it gets focus. Keys typed meanwhile wait and then apply.
@@ -13,6 +17,14 @@
   var armedTarget = null; // the stance fieldset chosen by its target key
   var pending = []; // keys typed while the current segment's form is loading
   var loading = {}; // segment id -> true while its form is being fetched
+  var attrRow = null; // the gold attribution row armed by "a"
+  var attrField = null; // after t/f/c/w/s: the next number takes only this field
+  var FIELD_KEYS = { t: "source_type", f: "form", c: "cue", w: "source", s: "spans" };
+  var TAKE = {
+    source: ["source"], source_type: ["source_type"], form: ["form"], cue: ["cue"],
+    spans: ["source_start", "source_end", "cue_spans"]
+  };
+  var ALL_FIELDS = ["source", "source_type", "form", "cue", "source_start", "source_end", "cue_spans", "stances"];
 
   function needsForm(section) {
     return section && section.hasAttribute("data-form-url") && !section.querySelector("form.gold-form");
@@ -60,6 +72,129 @@
     armedTarget = null;
   }
 
+  // -- the gold's sources --------------------------------------------------
+
+  function attrRows(section) {
+    return section ? Array.prototype.slice.call(section.querySelectorAll("fieldset.gattr")) : [];
+  }
+
+  function setTaking(field) {
+    attrField = field;
+    if (!attrRow) return;
+    if (field) attrRow.setAttribute("data-taking", field);
+    else attrRow.removeAttribute("data-taking");
+  }
+
+  function disarmAttr() {
+    if (attrRow) { attrRow.classList.remove("armed"); attrRow.removeAttribute("data-taking"); }
+    attrRow = null;
+    attrField = null;
+  }
+
+  function armAttr(row) {
+    disarm();
+    disarmAttr();
+    if (!row) return false;
+    var editor = row.closest("details.gold-editor");
+    if (editor) editor.open = true;
+    attrRow = row;
+    row.classList.add("armed");
+    var fresh = row.querySelector("details.gattr-new");
+    if (fresh) fresh.open = true;
+    row.scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
+  function stepAttr(offset) {
+    var rows = attrRows(current);
+    if (!rows.length) return false;
+    var index = attrRow ? rows.indexOf(attrRow) + offset : (offset > 0 ? 0 : rows.length - 1);
+    if (index >= rows.length) index = 0;
+    if (index < 0) index = rows.length - 1;
+    return armAttr(rows[index]);
+  }
+
+  function setDeleted(row, deleted) {
+    var box = row.querySelector(".gattr-delete");
+    if (box) box.checked = deleted;
+    row.classList.toggle("deleted", deleted);
+  }
+
+  // Take one version (a "take-version" button's data) into the row: every field,
+  // or only those of one field group.
+  function take(row, key, field) {
+    var version = row.querySelector('button.take-version[data-take="' + CSS.escape(key) + '"]');
+    if (!version) return false;
+    (field ? TAKE[field] : ALL_FIELDS).forEach(function (name) {
+      var input = row.querySelector('[data-field="' + name + '"]');
+      if (input) input.value = version.getAttribute("data-" + name) || "";
+    });
+    setDeleted(row, false);
+    row.classList.add("touched");
+    return true;
+  }
+
+  // A new source: the blank row the server draws, or a copy of the last row with
+  // the next index (gattr-count counts it).
+  function addRow(section) {
+    var rows = attrRows(section);
+    var last = rows[rows.length - 1];
+    var count = section && section.querySelector('input[name="gattr-count"]');
+    if (!last || !count) return null;
+    var source = last.querySelector('[data-field="source"]');
+    if (last.classList.contains("blank") && source && !source.value.trim()) {
+      armAttr(last);
+      return last;
+    }
+    var index = parseInt(count.value, 10) || rows.length;
+    var fresh = last.cloneNode(true);
+    fresh.setAttribute("data-index", String(index));
+    fresh.classList.remove("deleted", "armed", "touched");
+    fresh.classList.add("blank");
+    fresh.removeAttribute("data-taking");
+    Array.prototype.forEach.call(fresh.querySelectorAll(".gattr-take, .gattr-alternatives"), function (node) { node.remove(); });
+    Array.prototype.forEach.call(fresh.querySelectorAll("[name]"), function (input) {
+      input.name = input.name.replace(/^gattr-\d+-/, "gattr-" + index + "-");
+      if (input.type === "checkbox") input.checked = false;
+      else input.value = "";
+    });
+    var legend = fresh.querySelector("legend");
+    if (legend) legend.textContent = "New source";
+    last.after(fresh);
+    count.value = String(index + 1);
+    armAttr(fresh);
+    return fresh;
+  }
+
+  // A key while a source row is armed; true if it was used (every key is: the
+  // sources mode keeps letters from toggling frames until Esc).
+  function handleAttr(key) {
+    if (!attrRow.isConnected) { disarmAttr(); return false; }
+    if (key === "Escape") { disarmAttr(); return true; }
+    if (attrField === null && FIELD_KEYS[key]) { setTaking(FIELD_KEYS[key]); return true; }
+    if (/^[1-9g]$/.test(key)) {
+      var field = attrField;
+      setTaking(null);
+      take(attrRow, key, field);
+      return true;
+    }
+    setTaking(null);
+    if (key === "x" || key === "Delete") {
+      var box = attrRow.querySelector(".gattr-delete");
+      setDeleted(attrRow, !(box && box.checked));
+      return true;
+    }
+    if (key === "a") return stepAttr(1);
+    if (key === "A") return stepAttr(-1);
+    if (key === "e" || key === "+") {
+      var row = key === "+" ? addRow(current) : attrRow;
+      var input = row && row.querySelector('[data-field="source"]');
+      if (input) input.focus();
+      return true;
+    }
+    return true;
+  }
+
   function segments() { return Array.prototype.slice.call(list.querySelectorAll(".review-seg:not(.skipped)")); }
 
   function focusSegment(section, scroll) {
@@ -68,6 +203,7 @@
     current = section;
     pending = [];
     disarm();
+    disarmAttr();
     section.classList.add("current");
     section.focus({ preventScroll: true });
     if (scroll !== false) section.scrollIntoView({ block: "start" });
@@ -112,6 +248,7 @@
       if (editor) { editor.open = !editor.open; return true; }
       return false;
     }
+    if (attrRow && handleAttr(key)) return true;
     if (key === "Escape") { disarm(); return false; }
     if (armedTarget) {
       var stance = armedTarget.querySelector('input[data-stance-key="' + CSS.escape(key) + '"]');
@@ -119,6 +256,14 @@
       armedTarget = null;
       if (stance) { choose(current, 'input[name="' + stance.name + '"][value="' + stance.value + '"]'); return true; }
       return false;
+    }
+    // "A" only inside the sources: outside it is a technique key.
+    if (key === "a") return stepAttr(1);
+    if (key === "+") {
+      var added = addRow(current);
+      var source = added && added.querySelector('[data-field="source"]');
+      if (source) source.focus();
+      return Boolean(added);
     }
     var fieldset = current.querySelector('fieldset[data-target-key="' + CSS.escape(key) + '"]');
     if (fieldset) {
@@ -134,7 +279,15 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
-    if (target.matches && target.matches("input[type=text], textarea, select")) return;
+    if (target.matches && target.matches("input[type=text], textarea, select")) {
+      // Esc leaves a field for the keys again (a source row stays armed).
+      if (event.key === "Escape" && current && current.contains(target)) {
+        target.blur();
+        current.focus({ preventScroll: true });
+        event.preventDefault();
+      }
+      return;
+    }
     var key = event.key;
     if (key === "j" || key === "ArrowDown") { step(1, false); event.preventDefault(); return; }
     if (key === "k" || key === "ArrowUp") { step(-1, false); event.preventDefault(); return; }
@@ -163,6 +316,18 @@
   list.addEventListener("click", function (event) {
     var section = event.target.closest(".review-seg:not(.skipped)");
     if (section && section !== current) focusSegment(section, false);
+    var button = event.target.closest("button.take");
+    if (button) {
+      var row = button.closest("fieldset.gattr");
+      take(row, button.getAttribute("data-take"), button.getAttribute("data-take-field"));
+      event.preventDefault();
+    }
+  });
+
+  list.addEventListener("change", function (event) {
+    if (event.target.matches(".gattr-delete")) {
+      event.target.closest("fieldset.gattr").classList.toggle("deleted", event.target.checked);
+    }
   });
 
   // htmx 2 does not swap 4xx answers by default; the server's 422 (refused) and

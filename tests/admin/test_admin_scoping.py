@@ -383,6 +383,8 @@ def test_manager_imports_into_own_project_only(manager_client, world):
     page = text(manager_client.get(url))
     assert "ZZA Projekt" in page
     assert "zzb" not in page.lower()
+    # The only project a manager manages is chosen already.
+    assert f'<option value="{world.a.pk}" selected>' in page
     refused = manager_client.post(url, {"project": world.b.pk, "files": [upload("b")]})
     assert refused.status_code == 200
     assert "Select a valid choice" in text(refused)
@@ -390,6 +392,17 @@ def test_manager_imports_into_own_project_only(manager_client, world):
     assert not Article.objects.filter(title="b Titel").exists()
     manager_client.post(url, {"project": world.a.pk, "files": [upload("a")]})
     assert Article.objects.get(title="a Titel").project == world.a
+
+
+def test_import_form_leaves_the_choice_to_a_manager_of_several_projects(
+    manager_client, world
+):
+    Membership.objects.create(project=world.b, user=world.manager, role=Role.MANAGER)
+    page = text(manager_client.get(reverse("admin:annotations_article_import")))
+    assert "ZZA Projekt" in page
+    assert "ZZB Projekt" in page
+    assert '<option value="" selected>' in page
+    assert not re.search(r'<option value="\d+" selected>', page)
 
 
 def test_export_action_takes_only_own_articles(manager_client, world):

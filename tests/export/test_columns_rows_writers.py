@@ -228,6 +228,7 @@ def test_columns_of_annotations_mode_follow_the_issue_order():
         "attribution_cue",
         "attribution_source_span",
         "attribution_cue_spans",
+        "attribution_suggestion",
     ]
     for name in [
         "claim_claimbuster",

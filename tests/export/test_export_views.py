@@ -361,3 +361,13 @@ def test_reviewer_downloads_the_seed_corpus_and_rebuilds_every_article(
     codebook.save_as(tmp_path / "codebook.md")
     assert "| `checkworthy`" in (tmp_path / "codebook.md").read_text(encoding="utf-8")
     assert page.console_errors == []
+
+
+def test_date_fields_keep_iso_values_whatever_the_locale_shows(
+    client, project, reviewer
+):
+    """A date input's value must be ISO 8601 (HTML), also with German formats on."""
+    client.force_login(reviewer)
+    response = download(client, project, format="xlsx", published_from="2025-05-02")
+    assert response.status_code == 400
+    assert 'value="2025-05-02"' in response.content.decode()

@@ -29,6 +29,8 @@ PLAIN = (
     "annotations.suggesting.suggester",
     "annotations.suggesting.train",
     "annotations.suggesting.evaluate",
+    "annotations.suggesting.candidates",
+    "annotations.suggesting.external",
 )
 
 

@@ -1,4 +1,6 @@
-"""End to end: label a seed article from the keyboard only, reload, and stay blind."""
+"""End to end: label a seed article from the keyboard only, reload, and stay blind;
+saves wait in a queue through a lost connection and a reload; a refusal or a
+conflict comes back to the segment it belongs to; spans marked with the mouse."""
 
 from __future__ import annotations
 
@@ -29,12 +31,20 @@ def seeded(transactional_db):
     return article
 
 
-def _wait_position(page, position: int) -> None:
+def wait_position(page, position: int) -> None:
     page.wait_for_selector(f'#annotate-root[data-position="{position}"]')
 
 
-def _saved(page) -> None:
-    page.wait_for_selector("#save-status.status-saved")
+def drained(page) -> None:
+    """Every save of the queue has reached the server."""
+    page.wait_for_selector('#save-status[data-waiting="0"][data-held="0"]')
+
+
+def queue_length(page, username: str = "annotator1") -> int:
+    return page.evaluate(
+        f"JSON.parse(localStorage.getItem('wb-save-queue:v2:{username}') || '[]')"
+        ".length"
+    )
 
 
 @pytest.mark.browser
@@ -51,7 +61,7 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
     assert page.locator("table.worklist").get_by_text(article.title).is_visible()
 
     page.goto(f"{live_server.url}/articles/{article.pk}/annotate/")
-    _wait_position(page, 0)  # the title is the first open segment
+    wait_position(page, 0)  # the title is the first open segment
     page.keyboard.press("?")
     page.wait_for_selector("#guidelines[open]")
     assert "Check-worthy claim" in page.inner_text("#guidelines")
@@ -60,14 +70,14 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
     page.wait_for_selector("#guidelines:not([open])", state="attached")
     # To the first sentence (the byline is segment 1): keyboard navigation.
     page.keyboard.press("j")
-    _wait_position(page, 1)
+    wait_position(page, 1)
     page.keyboard.press("ArrowRight")
-    _wait_position(page, 2)
+    wait_position(page, 2)
 
     # Sentence 1: claim, stance, frame, save-and-next: five keys.
     for key in ("3", "5", "a", "p", "Enter"):
         page.keyboard.press(key)
-    _wait_position(page, 3)
+    wait_position(page, 3)
 
     # Sentence 2: a check-worthy claim with a typed source who holds a stance.
     page.keyboard.press("1")
@@ -79,38 +89,37 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
     page.keyboard.press("f")
     page.keyboard.press("e")
     page.keyboard.press("x")
-    page.evaluate("document.querySelector('.reader').scrollTop = 0")
     screenshot(page, "annotate")
     page.keyboard.press("Enter")
-    _wait_position(page, 4)
+    wait_position(page, 4)
 
     # Sentence 3: a factual claim, no stance toward Ukraine, security frame, unsure.
     for key in ("2", "6", "n", "s", "!"):
         page.keyboard.press(key)
     page.keyboard.press("Enter")
-    _wait_position(page, 5)
+    wait_position(page, 5)
+    drained(page)
 
     # Back to a labelled segment: Enter without a change moves on, saves nothing.
     page.keyboard.press("k")
-    _wait_position(page, 4)
+    wait_position(page, 4)
     page.keyboard.press("Enter")
-    _wait_position(page, 5)
+    wait_position(page, 5)
+    drained(page)
     assert Annotation.objects.get(segment__position=4).revision == 1
     # Moving away with a change saves it first (never lost silently).
     page.keyboard.press("4")
     page.keyboard.press("j")
-    _wait_position(page, 6)
+    wait_position(page, 6)
+    drained(page)
     assert Annotation.objects.get(segment__position=5).values["labels"] == {
         "claim": ["none"]
     }
     # So does the browser's Back button.
     page.keyboard.press("4")
     page.go_back()
-    _wait_position(page, 5)
-    page.wait_for_function(
-        "document.querySelector('.outline-item[data-position=\"6\"]')"
-        ".classList.contains('state-labelled')"
-    )
+    wait_position(page, 5)
+    page.wait_for_selector('.outline-item[data-position="6"].state-labelled')
     assert Annotation.objects.filter(segment__position=6).exists()
     Annotation.objects.filter(segment__position__in=[5, 6]).delete()
 
@@ -138,7 +147,7 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
     # Reload: every label is still there, read from the database.
     page.goto(f"{live_server.url}/articles/{article.pk}/segments/3/")
     page.reload()
-    _wait_position(page, 3)
+    wait_position(page, 3)
     assert page.is_checked('input[name="dim-claim"][value="checkworthy"]')
     assert page.is_checked('input[name="dim-frames"][value="economic"]')
     assert page.is_checked('input[name="primary-frames"][value="economic"]')
@@ -169,6 +178,7 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
     login(page, live_server, "annotator2")
     for position in (2, 3, 4):
         page.goto(f"{live_server.url}/articles/{article.pk}/segments/{position}/")
+        wait_position(page, position)
         assert page.locator('#annotate-form input[type="radio"]:checked').count() == 0
         assert (
             page.locator('#annotate-form input[type="checkbox"]:checked').count() == 0
@@ -183,9 +193,12 @@ def test_keyboard_only_labelling_survives_reload_and_stays_blind(
 
 
 @pytest.mark.browser
-def test_failed_save_is_kept_retried_and_never_shown_as_saved(
+def test_saves_wait_in_the_queue_through_a_lost_connection_and_a_reload(
     seeded, live_server, browser_page
 ):
+    """The next segment shows at once; the saves wait in this browser (never
+    shown as saved), survive a reload, and reach the database in order when the
+    connection is back."""
     page = browser_page
     article = seeded
     dialogs: list[str] = []
@@ -197,28 +210,39 @@ def test_failed_save_is_kept_retried_and_never_shown_as_saved(
     page.on("dialog", accept)
     login(page, live_server, "annotator1")
     page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+    wait_position(page, 2)
     page.route("**/save/", lambda route: route.abort())
     for key in ("3", "5", "a", "Enter"):
         page.keyboard.press(key)
+    wait_position(page, 3)  # at once, the save still on its way
+    for key in ("1", "Enter"):
+        page.keyboard.press(key)
+    wait_position(page, 4)
     page.wait_for_selector("#save-status.status-error")
-    assert "Not saved" in page.inner_text("#save-status")
-    assert page.get_attribute("#annotate-root", "data-position") == "2"
+    status = page.inner_text("#save-status")
+    assert "Not saved yet" in status
+    assert "2 waiting" in status
     assert Annotation.objects.count() == 0
-    draft = page.evaluate(f"localStorage.getItem('wb-draft:{article.pk}:2')")
-    assert '"opinion"' in draft
+    assert queue_length(page) == 2
+    item = page.get_attribute('.outline-item[data-position="2"]', "class")
+    assert "state-queued" in item
 
-    # A reload warns first, then shows the draft as unsaved, never as saved.
+    # A reload warns first; the saves still wait, shown as waiting, never saved.
     page.reload()
-    _wait_position(page, 2)
+    wait_position(page, 4)
     assert "beforeunload" in dialogs
-    assert "not in the database" in page.inner_text("#save-status")
+    assert queue_length(page) == 2
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+    wait_position(page, 2)
     assert page.is_checked('input[name="dim-claim"][value="opinion"]')
     assert page.is_checked('input[name="stance-russia"][value="against"]')
-    item = page.get_attribute('.outline-item[data-position="2"]', "class")
-    assert "state-open" in item
+    assert "state-labelled" not in page.get_attribute(
+        '.outline-item[data-position="2"]', "class"
+    )
     assert Annotation.objects.count() == 0
 
-    # The connection comes back after one more failure: the retry stores it.
+    # The connection comes back after one more failure: the retries store both,
+    # in the order they were made.
     failures = [1]
 
     def flaky(route) -> None:
@@ -230,20 +254,21 @@ def test_failed_save_is_kept_retried_and_never_shown_as_saved(
 
     page.unroute("**/save/")
     page.route("**/save/", flaky)
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#save-status.status-error")
-    assert "Retrying" in page.inner_text("#save-status")
-    _wait_position(page, 3)
-    annotation = Annotation.objects.get()
-    assert annotation.values["labels"] == {"claim": ["opinion"]}
-    assert page.evaluate(f"localStorage.getItem('wb-draft:{article.pk}:2')") is None
+    page.click("#retry-save")
+    drained(page)
+    assert queue_length(page) == 0
+    saved = Annotation.objects.order_by("pk")
+    assert [a.segment.position for a in saved] == [2, 3]
+    assert saved[0].values["labels"] == {"claim": ["opinion"]}
+    assert saved[1].values["labels"] == {"claim": ["checkworthy"]}
     assert "state-labelled" in page.get_attribute(
         '.outline-item[data-position="2"]', "class"
     )
+    assert page.inner_text("#save-status").startswith("Saved")
 
 
 @pytest.mark.browser
-def test_conflict_shows_both_versions_and_lets_me_choose(
+def test_a_conflict_and_a_refusal_come_back_to_their_segment(
     seeded, live_server, browser_page
 ):
     page = browser_page
@@ -251,6 +276,7 @@ def test_conflict_shows_both_versions_and_lets_me_choose(
     user = django_user("annotator1")
     login(page, live_server, "annotator1")
     page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+    wait_position(page, 2)
     # Another tab saves this segment after the page was loaded.
     services.save_annotation(
         segment=_segment(article, 2),
@@ -260,12 +286,22 @@ def test_conflict_shows_both_versions_and_lets_me_choose(
     )
     page.keyboard.press("3")
     page.keyboard.press("Enter")
+    wait_position(page, 3)
+    # The 409 comes back while I am on the next segment: it is listed, not lost.
+    page.wait_for_selector("#held-saves:not([hidden])")
+    assert "Segment 3" in page.inner_text("#held-saves")
+    assert "changed elsewhere" in page.inner_text("#held-saves")
+    assert "state-error" in page.get_attribute(
+        '.outline-item[data-position="2"]', "class"
+    )
+    page.keyboard.press("b")
+    wait_position(page, 2)
     page.wait_for_selector("#conflict-dialog[open]")
     assert "Opinion" in page.inner_text("#conflict-mine")
     assert "Factual" in page.inner_text("#conflict-stored")
     screenshot(page, "annotate_conflict")
     page.click("#conflict-keep")
-    _wait_position(page, 3)
+    drained(page)
     stored = Annotation.objects.get(segment__position=2)
     assert stored.values["labels"] == {"claim": ["opinion"]}
     assert stored.revision == 2
@@ -276,17 +312,38 @@ def test_conflict_shows_both_versions_and_lets_me_choose(
         payload=services.AnnotationInput(labels={"claim": ("none",)}),
         expected_revision=None,
     )
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/4/")
+    wait_position(page, 4)
+    page.keyboard.press("k")
+    wait_position(page, 3)
+    # The page loaded before... no: this page knows the stored "none" already.
+    assert page.is_checked('input[name="dim-claim"][value="none"]')
+
+    # A refusal (no claim: required) is listed and shown on its segment.
+    page.keyboard.press("j")
+    wait_position(page, 4)
+    page.keyboard.press("e")  # a frame, but no claim
+    page.keyboard.press("Enter")
+    wait_position(page, 5)
+    page.wait_for_selector("#held-saves:not([hidden])")
+    assert "Claim is required" in page.inner_text("#held-saves")
+    page.keyboard.press("b")
+    wait_position(page, 4)
+    assert "Claim is required" in page.inner_text("#save-errors")
+    assert page.is_checked('input[name="dim-frames"][value="economic"]')
     page.keyboard.press("2")
     page.keyboard.press("Enter")
-    page.wait_for_selector("#conflict-dialog[open]")
-    page.click("#conflict-take")
-    page.wait_for_selector('input[name="dim-claim"][value="none"]:checked')
-    assert page.inner_text("#save-status").startswith("Saved")
-    assert Annotation.objects.get(segment__position=3).values["labels"] == {
-        "claim": ["none"]
+    wait_position(page, 5)
+    drained(page)
+    assert Annotation.objects.get(segment__position=4).values["labels"] == {
+        "claim": ["factual"],
+        "frames": ["economic"],
     }
-    # Chromium logs the two 409 answers themselves; nothing else went wrong.
-    unexpected = [e for e in page.console_errors if "status of 409" not in e]
+    assert page.locator("#held-saves").is_hidden()
+    # Chromium logs the 409 and 422 answers themselves; nothing else went wrong.
+    unexpected = [
+        e for e in page.console_errors if not re.search(r"status of (409|422)", e)
+    ]
     assert unexpected == [], unexpected
 
 
@@ -307,14 +364,25 @@ def test_selecting_text_marks_source_and_cue_spans(seeded, live_server, browser_
     segment = _segment(article, 2)
     login(page, live_server, "annotator1")
     page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+    wait_position(page, 2)
 
     def select(start: int, end: int) -> None:
         page.evaluate(
             """([start, end]) => {
-                const node = document.getElementById("current-segment").firstChild;
+                // The segment's text nodes (marked spans are <mark> elements).
+                const walker = document.createTreeWalker(
+                    document.getElementById("current-segment"), NodeFilter.SHOW_TEXT);
+                const at = (offset) => {
+                    let node;
+                    while ((node = walker.nextNode())) {
+                        if (offset <= node.length) return [node, offset];
+                        offset -= node.length;
+                    }
+                };
                 const range = document.createRange();
-                range.setStart(node, start);
-                range.setEnd(node, end);
+                range.setStart(...at(start));
+                walker.currentNode = walker.root;
+                range.setEnd(...at(end));
                 const selection = window.getSelection();
                 selection.removeAllRanges();
                 selection.addRange(range);
@@ -333,15 +401,77 @@ def test_selecting_text_marks_source_and_cue_spans(seeded, live_server, browser_
     assert page.input_value('input[name="attr-0-source_start"]') == "0"
     assert page.input_value('input[name="attr-0-source_end"]') == str(source_end)
     assert page.input_value('input[name="attr-0-cue"]') == "hat"
+    page.keyboard.press("Escape")
     page.keyboard.press("3")
-    # "Save" keeps the segment and offers an empty row for a second source.
-    page.click("#save-stay")
+    # An empty row waits for a second source.
     page.wait_for_selector('.attribution-new[data-index="1"]')
-    assert page.input_value('input[name="attr-0-source"]') == segment.text[:source_end]
-    assert page.inner_text("#save-status").startswith("Saved")
     page.keyboard.press("Enter")
-    _wait_position(page, 3)
+    wait_position(page, 3)
+    drained(page)
     attribution = Annotation.objects.get().values["attributions"][0]
     assert attribution["source_span"] == [0, source_end]
     assert attribution["cue_spans"] == [[cue_start, cue_start + 3]]
     assert attribution["cue_text"] == "hat"
+
+
+@pytest.mark.browser
+def test_work_list_by_keyboard(seeded, live_server, browser_page):
+    """No 19 Tabs: j/k move through the articles, Enter opens the one marked,
+    / goes to the title filter, c continues labelling."""
+    page = browser_page
+    article = seeded
+    second = factories.make_article(article.project, title="Zweiter Artikel")
+    login(page, live_server, "annotator1")
+    page.keyboard.press("j")
+    assert page.locator("table.worklist tbody tr.selected").count() == 1
+    page.keyboard.press("j")
+    selected = page.inner_text("table.worklist tbody tr.selected td.title-cell")
+    assert second.title in selected
+    page.keyboard.press("k")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/articles/{article.pk}/**")
+    page.go_back()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "id_title"
+    page.keyboard.type("Zweiter")
+    page.keyboard.press("Enter")  # the filter form
+    page.wait_for_url("**title=Zweiter**")
+    assert page.locator("table.worklist tbody tr").count() == 1
+    page.keyboard.press("c")
+    page.wait_for_url("**/annotate/**")
+    assert page.console_errors == [], page.console_errors
+
+
+@pytest.mark.browser
+def test_an_unavailable_server_costs_a_retry_not_the_labels(
+    seeded, live_server, browser_page
+):
+    """A 503 with Retry-After (the database restarting) keeps the save waiting in
+    the queue for that long, then it goes through; the page never shows a 500."""
+    page = browser_page
+    article = seeded
+    login(page, live_server, "annotator1")
+    page.goto(f"{live_server.url}/articles/{article.pk}/segments/2/")
+    wait_position(page, 2)
+    answers = ["unavailable"]
+
+    def restarting(route) -> None:
+        if answers:
+            answers.pop()
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body='{"status": "unavailable", "message": "Database restarting"}',
+            )
+        else:
+            route.continue_()
+
+    page.route("**/save/", restarting)
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    wait_position(page, 3)
+    page.wait_for_selector("#save-status.status-error")
+    assert "server is unavailable" in page.inner_text("#save-status")
+    assert queue_length(page) == 1
+    drained(page)
+    assert Annotation.objects.get().values["labels"] == {"claim": ["opinion"]}

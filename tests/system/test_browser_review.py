@@ -64,6 +64,8 @@ def test_reviewer_adjudicates_a_disagreement_by_keyboard_and_export_shows_gold(
     page.keyboard.press("3")
     page.keyboard.press("Enter")
     page.wait_for_selector('#annotate-root:not([data-position="0"])')
+    # The next segment shows at once; the save is in the background queue.
+    page.wait_for_selector('#save-status[data-waiting="0"][data-held="0"]')
     assert Annotation.objects.get(annotator=anna, segment=title).values["labels"] == {
         "claim": ["opinion"]
     }

@@ -37,6 +37,7 @@ from annotations.models import (
     Article,
     Assignment,
     Dimension,
+    ImportedSuggestion,
     ImportJob,
     Label,
     LabelScheme,
@@ -146,6 +147,10 @@ def build_world(marker: str = "") -> World:
         ),
     }
     Assignment.objects.create(article=articles["own"], annotator=annotator2)
+    for segment in segments.values():  # an imported suggestion on each side
+        ImportedSuggestion.objects.create(
+            segment=segment, origin="walk", source_text=f"{segment.text[:20]}"
+        )
     for project in (own, other):  # an import job each, its file named like the project
         job = ImportJob.objects.create(project=project, state=ImportJob.State.DONE)
         job.files.create(
@@ -300,6 +305,9 @@ def _admin_object(app: str, model: str, world: World, side: str):
         ).pk,
         ("annotations", "assignment"): world.assignment[side].pk,
         ("annotations", "importjob"): ImportJob.objects.get(project=project).pk,
+        ("annotations", "importedsuggestion"): ImportedSuggestion.objects.get(
+            segment=world.segment[side]
+        ).pk,
         ("auth", "user"): (
             world.annotator2 if side == "own" else world.users["outsider"]
         ).pk,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -317,6 +319,20 @@ def test_dashboard_shows_progress_time_gold_and_disagreements(client, project, m
     assert f'<progress value="1" max="{article.annotatable_count}">' in html
 
 
+def test_dashboard_dates_in_the_workbench_locale_not_the_interface_language(
+    client, project, manager
+):
+    """A Berlin workbench reads 04.12.2026 15:37, not 12/04/2026 3:37 p.m."""
+    article, segment, a, b = two_annotators_disagree(project, n_sentences=1)
+    when = dt.datetime(2026, 12, 4, 14, 37, tzinfo=dt.UTC)  # 15:37 in Berlin
+    Annotation.objects.filter(segment=segment).update(updated_at=when)
+    client.force_login(manager)
+    url = reverse("annotations:team_dashboard", args=[project.slug])
+    html = client.get(url).content.decode()
+    assert "04.12.2026 15:37" in html
+    assert "p.m." not in html
+
+
 def build(project, *, n_sentences: int, n_annotators: int):
     """An article of ``n_sentences`` labelled by ``n_annotators`` (disagreeing)."""
     article = factories.make_article(project, n_sentences=n_sentences)
@@ -424,3 +440,21 @@ def test_team_index_answers_every_role_and_lists_only_its_own_projects(
         assert listed == ["elsewhere"]
     else:
         assert listed == []
+
+
+def test_dashboard_shows_the_work_done_when_nothing_was_assigned(
+    client, project, manager
+):
+    """Not "0/0" for people who labelled without assignments."""
+    article = factories.make_article(project, n_sentences=3)
+    worker = factories.member(project, username="fleissig")
+    for segment in article.segments.annotatable():
+        factories.annotate(segment, worker, claim="factual")
+    client.force_login(manager)
+    html = client.get(
+        reverse("annotations:team_dashboard", args=[project.slug])
+    ).content.decode()
+    row = html.split("fleissig")[1].split("</tr>")[0]
+    done = article.segments.annotatable().count()
+    assert f'<span class="num">{done}</span> labelled · nothing assigned' in row
+    assert "0/0" not in row

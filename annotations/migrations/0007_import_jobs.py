@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotations', '0004_source_owner'),
+        ('annotations', '0006_suggestions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
