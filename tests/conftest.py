@@ -97,3 +97,16 @@ def reviewer(db, project):
 @pytest.fixture
 def manager(db, project):
     return factories.member(project, role="manager", username="manager")
+
+
+def pytest_sessionfinish(session) -> None:
+    """Remove the SQLite test database's WAL and shared-memory files: Django
+    deletes the database file, but the live server's request threads may still
+    hold a connection then, and SQLite leaves those two beside it."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database['TEST']['NAME']}{suffix}").unlink(missing_ok=True)

@@ -16,6 +16,7 @@ deployment, or the settings tests that start Django with a clean environment).
 
 import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -205,7 +206,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": None}
+    # The test database is a file too, with the same WAL settings, not Django's
+    # in-memory default: the browser tests' live server then gives each request
+    # thread its own connection, as a real server does (an in-memory database has
+    # one connection shared by every thread, and two requests at once, such as a
+    # background save and a source lookup, use it concurrently: "bad parameter or
+    # other API misuse"). One file per test run, removed at its end.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(
+            Path(tempfile.gettempdir()) / f"workbench-test-{os.getpid()}.sqlite3"
+        )
+    }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
 else:

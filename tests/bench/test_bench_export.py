@@ -9,7 +9,6 @@ import os
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from annotations.bench import export as bench_export
 from annotations.export.cells import refresh_export_cells
@@ -47,10 +46,7 @@ def test_bench_scratch_data_exports_exactly_the_rows_asked_for(db, scheme):
     assert not AnnotationExportCells.objects.exists()
 
 
-@pytest.mark.postgres
 def test_bench_measures_a_real_export_process(transactional_db, scheme, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("the test database is in memory on SQLite; runs on PostgreSQL")
     project = bench_export.build_scratch(300)
     assert refresh_export_cells(project) == 300
     target = tmp_path / "export.csv"

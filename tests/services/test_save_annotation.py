@@ -418,8 +418,6 @@ def test_first_save_race_leaves_one_annotation_and_the_loser_sees_the_winner(
     scheme,
 ):
     """Two first saves at once (two tabs): one wins, the other gets StaleRevision."""
-    if connection.vendor != "postgresql":
-        pytest.skip("real concurrent writers need PostgreSQL")
     project = factories.ProjectFactory(scheme=scheme)
     user = factories.member(project, username="racer")
     article = factories.make_article(project, n_sentences=1)

@@ -183,7 +183,9 @@ def test_first_seed_article_keyboard_only_within_the_key_budget(
         "indirect",
     )
     assert segments[28].text[slice(*me["source_span"])] == "Ich"
-    assert me["cue_text"] == "Meinung"
+    # Candidate 1 is the verb with its noun ("der Meinung sein"), two spans.
+    assert me["cue_text"] == "bin … Meinung"
+    assert [segments[28].text[a:b] for a, b in me["cue_spans"]] == ["bin", "Meinung"]
     assert saved[2]["labels"] == {"claim": ["factual"]}
 
     # The budget, and the distribution for the record.

@@ -8,30 +8,24 @@ other one really waits on the lock instead of arriving late. Without the lock bo
 would read revision 1 and the later write would silently replace the earlier one:
 these tests would then see two winners.
 
-PostgreSQL: the races run in-process (``django_db(transaction=True)``).
-SQLite: the test database is in memory with a shared cache, where a second writer
-gets "table is locked" at once instead of waiting, unlike the file database a real
-deployment uses. So on SQLite the same scenarios run in a subprocess against a
-migrated SQLite *file* with the production settings (WAL, busy timeout, IMMEDIATE).
-CI runs both; nothing is skipped on either backend.
+The races run in-process (``django_db(transaction=True)``) on both databases: the
+SQLite test database is a file with the production settings (WAL, busy timeout,
+IMMEDIATE), so a second writer waits for the lock as it does in a deployment. CI
+runs both; nothing is skipped on either backend.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -46,7 +40,6 @@ from annotations.models import (
 from annotations.services import AnnotationInput, AttributionInput, StaleRevision
 from tests import factories
 
-ROOT = Path(__file__).resolve().parents[2]
 HOLD_LOCK_SECONDS = 0.3
 
 
@@ -225,51 +218,17 @@ def make_world() -> tuple[Segment, object, object]:
     return article.segments.annotatable().first(), annotator, other
 
 
-SUBPROCESS = """
-import json, sys, django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-import pytest
-from tests.system import test_concurrency as t
-segment, annotator, other = t.make_world()
-with pytest.MonkeyPatch.context() as monkeypatch:
-    facts = t.SCENARIOS[sys.argv[1]](monkeypatch, segment, annotator, other)
-from django.conf import settings
-facts["backend"] = settings.DATABASES["default"]["NAME"]
-print(json.dumps(facts))
-"""
-
-
-def run_scenario(name: str, monkeypatch, tmp_path: Path) -> dict:
-    if connection.vendor != "sqlite":
-        segment, annotator, other = make_world()
-        return SCENARIOS[name](monkeypatch, segment, annotator, other)
-    database = tmp_path / "race.sqlite3"
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": f"sqlite:///{database}"}
-    done = subprocess.run(
-        [sys.executable, "-c", SUBPROCESS, name],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    facts = json.loads(done.stdout.strip().splitlines()[-1])
-    assert facts["backend"] == str(database)  # really the file, not memory
-    return facts
+def run_scenario(name: str, monkeypatch) -> dict:
+    segment, annotator, other = make_world()
+    return SCENARIOS[name](monkeypatch, segment, annotator, other)
 
 
 # --- the tests ----------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_updates_one_wins_the_other_gets_the_winners_values(
-    monkeypatch, tmp_path
-):
-    facts = run_scenario("update", monkeypatch, tmp_path)
+def test_two_concurrent_updates_one_wins_the_other_gets_the_winners_values(monkeypatch):
+    facts = run_scenario("update", monkeypatch)
     assert facts["errors"] == []
     assert len(facts["winners"]) == 1, facts
     assert len(facts["losers_saw"]) == 1, facts
@@ -292,8 +251,8 @@ def test_two_concurrent_updates_one_wins_the_other_gets_the_winners_values(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_first_saves_create_one_annotation(monkeypatch, tmp_path):
-    facts = run_scenario("first_save", monkeypatch, tmp_path)
+def test_two_concurrent_first_saves_create_one_annotation(monkeypatch):
+    facts = run_scenario("first_save", monkeypatch)
     assert facts["errors"] == []
     assert (len(facts["winners"]), len(facts["losers_saw"])) == (1, 1), facts
     assert facts["stored_count"] == 1
@@ -305,9 +264,9 @@ def test_two_concurrent_first_saves_create_one_annotation(monkeypatch, tmp_path)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_annotators_saving_one_segment_at_once_both_succeed(monkeypatch, tmp_path):
+def test_two_annotators_saving_one_segment_at_once_both_succeed(monkeypatch):
     """Different annotators never block each other's work (one annotation each)."""
-    facts = run_scenario("two_annotators", monkeypatch, tmp_path)
+    facts = run_scenario("two_annotators", monkeypatch)
     assert facts["errors"] == []
     assert len(facts["winners"]) == 2, facts
     assert facts["stored_count"] == 2
@@ -341,17 +300,12 @@ def test_a_replayed_stale_revision_is_refused_and_changes_nothing(project, annot
     assert Project.objects.count() == 1
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_tabs_saving_at_once_over_http_one_gets_a_conflict(
     live_server, monkeypatch
 ):
-    """Real concurrent HTTP requests against the running server (PostgreSQL: each
-    request thread has its own connection). SQLite's in-memory test database shares
-    one connection between the server's threads, so there the subprocess races above
-    stand in for this one."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs a database with a connection per server thread")
+    """Real concurrent HTTP requests against the running server, each request
+    thread with its own connection (on SQLite too: the test database is a file)."""
     segment, annotator, _other = make_world()
     first = services.save_annotation(
         segment=segment,
