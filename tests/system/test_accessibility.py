@@ -65,7 +65,7 @@ def violations(page) -> list[str]:
 
 
 @pytest.mark.browser
-def test_every_screen_has_no_wcag_violations(world, live_server, axe_page):
+def test_every_screen_has_no_wcag_violations(world, live_server, axe_page, tmp_path):
     page = axe_page
     article = world
     project = Article.objects.get(pk=article.pk).project
@@ -109,5 +109,16 @@ def test_every_screen_has_no_wcag_violations(world, live_server, axe_page):
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
         found[name] = violations(page)
+    # An upload's job page (the tests run jobs at once), a refused file included.
+    page.goto(f"{live_server.url}/admin/annotations/article/import/")
+    good, bad = tmp_path / "meldung.txt", tmp_path / "tief.jsonl"
+    good.write_text("Meldung\n\nEin Satz. Noch ein Satz.\n")
+    bad.write_text("[" * 100 + "]" * 100)
+    page.set_input_files("#id_files", [str(good), str(bad)])
+    page.click("input[type=submit]")
+    page.wait_for_selector(".job-state:text('Done')")
+    found["admin import job"] = violations(page)
+    page.goto(f"{live_server.url}/admin/annotations/importjob/")
+    found["admin import jobs"] = violations(page)
     problems = {name: found_here for name, found_here in found.items() if found_here}
     assert problems == {}, problems
