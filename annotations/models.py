@@ -855,6 +855,17 @@ class AttributionQuerySet(models.QuerySet):
         return names
 
 
+def source_span_valid(name: str) -> models.CheckConstraint:
+    """Both ends of the source span or neither, and the end after the start."""
+    return models.CheckConstraint(
+        condition=(
+            Q(source_start__isnull=True, source_end__isnull=True)
+            | Q(source_end__gt=F("source_start"))
+        ),
+        name=name,
+    )
+
+
 class Attribution(models.Model):
     """Who speaks in a segment (PARC 3.0 / SpkAtt-2023): source, cue, type, form."""
 
@@ -891,15 +902,7 @@ class Attribution(models.Model):
     objects = AttributionQuerySet.as_manager()
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(source_start__isnull=True, source_end__isnull=True)
-                    | Q(source_end__gt=F("source_start"))
-                ),
-                name="attribution_source_span_valid",
-            )
-        ]
+        constraints = [source_span_valid("attribution_source_span_valid")]
         ordering = ["annotation", "order"]
 
     def __str__(self) -> str:
@@ -959,15 +962,7 @@ class ImportedSuggestion(models.Model):
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=(
-                    Q(source_start__isnull=True, source_end__isnull=True)
-                    | Q(source_end__gt=F("source_start"))
-                ),
-                name="imported_suggestion_source_span_valid",
-            )
-        ]
+        constraints = [source_span_valid("imported_suggestion_source_span_valid")]
         ordering = ["segment", "id"]
 
     def __str__(self) -> str:

@@ -1,4 +1,4 @@
-"""The ``--project SLUG`` option that maintenance commands share."""
+"""The ``--project SLUG`` options the commands share."""
 
 from __future__ import annotations
 
@@ -29,3 +29,22 @@ def chosen_projects(slugs: list[str]) -> QuerySet[Project]:
     if missing:
         raise CommandError(f"no such project: {', '.join(missing)}")
     return projects
+
+
+def one_project(slug: str | None, *, doing: str) -> Project:
+    """The project ``--project SLUG`` names, or the only one there is when none
+    is named; several projects and no slug stops the command with their slugs
+    (``doing`` says for what: "export", "import suggestions into")."""
+    projects = Project.objects.select_related("scheme").order_by("slug")
+    if slug:
+        project = projects.filter(slug=slug).first()
+        if project is None:
+            raise CommandError(f"no project with slug {slug!r}")
+        return project
+    found = list(projects[:2])
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise CommandError(f"there is no project to {doing}")
+    slugs = ", ".join(projects.values_list("slug", flat=True))
+    raise CommandError(f"several projects exist; choose one with --project ({slugs})")

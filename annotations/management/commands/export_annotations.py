@@ -13,6 +13,7 @@ from annotations.export import codebook as codebook_writers
 from annotations.export import queries
 from annotations.export.columns import FORMATS, MODES
 from annotations.export.writers import ExportStats
+from annotations.management.projects import one_project
 from annotations.models import Project
 
 
@@ -77,7 +78,7 @@ class Command(BaseCommand):
         codebook: str | None,
         **options,
     ) -> None:
-        target = self._project(project)
+        target = one_project(project, doing="export")
         usernames = self._annotators(target, annotators)
         if raw and fmt != "csv":
             raise CommandError("--raw applies to CSV only; JSONL is always raw")
@@ -118,23 +119,6 @@ class Command(BaseCommand):
         # Status goes to stderr when the data goes to stdout.
         stream = self.stderr if output == "-" else self.stdout
         stream.write(self.style.SUCCESS(summary))
-
-    def _project(self, slug: str | None) -> Project:
-        projects = Project.objects.select_related("scheme")
-        if slug:
-            project = projects.filter(slug=slug).first()
-            if project is None:
-                raise CommandError(f"no project with slug {slug!r}")
-            return project
-        found = list(projects[:2])
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            raise CommandError("there is no project to export")
-        slugs = ", ".join(projects.values_list("slug", flat=True))
-        raise CommandError(
-            f"several projects exist; choose one with --project ({slugs})"
-        )
 
     def _annotators(self, project: Project, names: str | None) -> list[str] | None:
         if names is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotations.models import Project
+from annotations.management.projects import one_project
 from annotations.services import import_suggestions
 from annotations.suggesting.external import SuggestionsRefused, parse_suggestions
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: Path, origin: str, project, replace, **options):
-        target = self._project(project)
+        target = one_project(project, doing="import suggestions into")
         try:
             data = file.read_bytes()
         except OSError as error:
@@ -59,15 +59,3 @@ class Command(BaseCommand):
                 f"from {origin} into {target.slug}"
             )
         )
-
-    def _project(self, slug: str | None) -> Project:
-        projects = Project.objects.select_related("scheme")
-        if slug:
-            project = projects.filter(slug=slug).first()
-            if project is None:
-                raise CommandError(f"no project with slug {slug!r}")
-            return project
-        found = list(projects[:2])
-        if len(found) == 1:
-            return found[0]
-        raise CommandError("give --project: there are several projects")
