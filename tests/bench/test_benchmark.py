@@ -135,3 +135,40 @@ def test_remove_leftovers_removes_a_killed_runs_scratch_project(db):
         .objects.filter(username__startswith=scratch.project.slug)
         .exists()
     )
+
+
+def test_build_only_keeps_a_corpus_that_reuse_measures_again(db, tmp_path, settings):
+    settings.DEBUG = False
+    tiny = ["--articles", "2", "--segments-per-article", "5", "--save-sample", "3"]
+    built_json, measured_json = tmp_path / "built.json", tmp_path / "measured.json"
+    call_command("bench", *tiny, "--build-only", "--json", str(built_json))
+    built = json.loads(built_json.read_text())
+    assert set(built["figures"]) == {"import", "save_throughput"}
+    (project,) = Project.objects.filter(slug__startswith=runner.SCRATCH_PREFIX)
+    annotations = Annotation.objects.filter(segment__article__project=project).count()
+    assert annotations == built["corpus"]["annotations"] > 0
+
+    call_command(
+        "bench",
+        "--reuse",
+        project.slug,
+        "--requests",
+        "2",
+        "--json",
+        str(measured_json),
+    )
+    measured = json.loads(measured_json.read_text())
+    assert set(measured["figures"]) == set(FIGURES) - {"import", "save_throughput"}
+    assert measured["corpus"]["annotations"] >= annotations
+    assert Project.objects.filter(pk=project.pk).exists()  # still kept
+    call_command("bench", "--remove-leftovers")
+    assert not Project.objects.exists()
+
+
+def test_reuse_refuses_a_project_that_is_not_a_scratch_project(db):
+    Project.objects.create(name="Real", slug="real-project")
+    with pytest.raises(CommandError, match="not a scratch project"):
+        call_command("bench", "--reuse", "real-project")
+    assert Project.objects.filter(slug="real-project").exists()
+    with pytest.raises(CommandError, match="bench-gone"):
+        call_command("bench", "--reuse", "bench-gone")

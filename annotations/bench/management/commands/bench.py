@@ -1,5 +1,5 @@
 """python manage.py bench [--articles N] [--segments-per-article N] [--annotators N]
-[--requests N] [--json FILE] [--keep]"""
+[--requests N] [--json FILE] [--keep] [--build-only] [--reuse SLUG]"""
 
 import json
 import signal
@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from annotations.bench import runner
+from annotations.models import Project
 
 
 class Command(BaseCommand):
@@ -52,6 +53,16 @@ class Command(BaseCommand):
             help="keep the scratch project (to inspect it)",
         )
         parser.add_argument(
+            "--build-only",
+            action="store_true",
+            help="build the corpus (import and saves timed), keep it and stop",
+        )
+        parser.add_argument(
+            "--reuse",
+            metavar="SLUG",
+            help="measure pages, exports and agreement of a kept scratch project",
+        )
+        parser.add_argument(
             "--remove-leftovers",
             action="store_true",
             help="only remove scratch projects of earlier runs that were killed",
@@ -63,6 +74,11 @@ class Command(BaseCommand):
             self.stdout.write(f"removed {len(removed)} scratch project(s) {removed}")
             return
         config = self._config(options)
+        if config.reuse:
+            try:
+                runner.load_scratch(config.reuse)
+            except (ValueError, Project.DoesNotExist, KeyError) as error:
+                raise CommandError(f"--reuse {config.reuse}: {error}") from error
         if json is not None and not json.parent.exists():
             raise CommandError(f"--json: folder {json.parent} does not exist")
         # `kill` (SIGTERM) unwinds like Ctrl-C, so the scratch project is removed.
@@ -98,6 +114,8 @@ class Command(BaseCommand):
             save_sample=options["save_sample"],
             seed=options["seed"],
             keep=options["keep"],
+            build_only=options["build_only"],
+            reuse=options["reuse"],
         )
 
 
