@@ -2,10 +2,10 @@
 and the reviewers' article list.
 
 Every column reads values the page's queryset annotated or prefetched
-(``ArticleQuerySet.for_work_list``, ``MembershipQuerySet.with_progress``,
-``ArticleQuerySet.with_team_progress``); per-annotator progress and disagreements
-come from dicts computed once per page and handed to the table, never from a
-query per row.
+(``ArticleQuerySet.work_list_rows``, ``MembershipQuerySet.with_progress``,
+``ArticleQuerySet.with_team_progress``); the work list's progress
+(``AnnotationQuerySet.work_progress``), per-annotator progress and disagreements
+come from dicts computed once per page, never from a query per row.
 """
 
 from __future__ import annotations
