@@ -15,7 +15,7 @@ STATUS_CHOICES = [
 
 
 class WorkListFilter(django_filters.FilterSet):
-    """Filters over ``ArticleQuerySet.for_work_list`` (which annotates ``my_done``)."""
+    """Filters over ``ArticleQuerySet.work_list_rows`` (``my_done``: an alias there)."""
 
     title = django_filters.CharFilter(
         field_name="title", lookup_expr="icontains", label="Title"

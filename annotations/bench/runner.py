@@ -44,7 +44,8 @@ from django.urls import NoReverseMatch, reverse
 from .. import ratings
 from ..export import cells, queries
 from ..export.writers import ExportStats
-from ..models import Annotation, Project, Segment
+from ..models import Annotation, Article, Project, Segment
+from ..views.worklist import WorkListView
 from .corpus import (
     SCRATCH_PREFIX,
     CorpusSpec,
@@ -259,10 +260,22 @@ def _work_list(ctx: BenchContext, user, rng: random.Random) -> Call | None:
     return Call("GET", path) if path else None
 
 
+def _work_list_last(ctx: BenchContext, user, rng: random.Random) -> Call | None:
+    """The last page: an OFFSET must not make it cost more than the first."""
+    call = _work_list(ctx, user, rng)
+    if call is not None:
+        pages = -(-Article.objects.for_user(user).count() // WorkListView.paginate_by)
+        call.path += f"?page={max(pages, 1)}"
+    return call
+
+
 PAGES: list[PageSpec] = [
     PageSpec("annotate_page", "Annotate page", 25, _annotator, _annotate_page),
     PageSpec("save", "Annotation save (POST)", 20, _annotator, _save, writes=True),
-    PageSpec("work_list", "Work list page", 50, _annotator, _work_list),
+    PageSpec("work_list", "Work list page (first)", 50, _annotator, _work_list),
+    PageSpec(
+        "work_list_last", "Work list page (last)", 50, _annotator, _work_list_last
+    ),
     PageSpec("review", "Review screen", 50, _reviewer, _review),
     PageSpec(
         "agreement_page",

@@ -19,13 +19,21 @@ FIGURES = (
     "annotate_page",
     "save",
     "work_list",
+    "work_list_last",
     "review",
     "agreement_page",
     "export_csv",
     "export_jsonl",
     "agreement",
 )
-LATENCIES = ("annotate_page", "save", "work_list", "review", "agreement_page")
+LATENCIES = (
+    "annotate_page",
+    "save",
+    "work_list",
+    "work_list_last",
+    "review",
+    "agreement_page",
+)
 
 
 @pytest.fixture
