@@ -438,7 +438,7 @@ def load_project_ratings(
         Annotation.objects.own()
         .filter(article__project=project)
         .values_list(*expressions)
-        .iterator(chunk_size=2000)
+        .iterator(chunk_size=LOAD_BATCH)
     )
     coders: dict[int, str] = {}
     last: datetime | None = None
@@ -561,41 +561,45 @@ def _attribution_columns(
         data.spans[key] = columns_of(key, per_row(attribute))
     # Type and form: items are (segment id, source key, occurrence), numbered in
     # the order they come (rows in order, attributions in each row's order).
-    has_codes = np.fromiter(
-        (bool(p.types or p.forms) for p in patterns), bool, len(patterns)
-    )
-    rows = np.flatnonzero(has_codes[pattern_rows]).tolist()
+    identities = _Numbering()
+    flat = {}
+    for attribute in ("types", "forms"):
+        entries = [getattr(p, attribute) for p in patterns]
+        flat[attribute] = (
+            np.fromiter(map(len, entries), np.int64, len(entries)),
+            np.fromiter((identities[i] for e in entries for i, _v in e), np.int64),
+            np.fromiter((v for e in entries for _i, v in e), np.int64),
+        )
+    n_identities = max(len(identities.values), 1)
     for key, attribute in ((ATTRIBUTION_TYPE, "types"), (ATTRIBUTION_FORM, "forms")):
-        item_no: dict[tuple, int] = {}
-        item_segment: list[int] = []
-        items: list[int] = []
-        coders: list[int] = []
-        values: list[int] = []
-        for p, s, n, c in zip(
-            pattern_rows[rows].tolist(),
-            segment_id[rows].tolist(),
-            segment[rows].tolist(),
-            coder[rows].tolist(),
-            strict=True,
-        ):
-            for identity, value in getattr(patterns[p], attribute):
-                item = (s, *identity)
-                number = item_no.get(item)
-                if number is None:
-                    number = item_no[item] = len(item_no)
-                    item_segment.append(n)
-                items.append(number)
-                coders.append(c)
-                values.append(value)
+        count, identity_of, value_of_entry = flat[attribute]
+        per_row = count[pattern_rows]
+        row = np.repeat(np.arange(len(pattern_rows)), per_row)
+        first_entry = np.cumsum(count) - count
+        within = np.arange(len(row)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        entry = first_entry[pattern_rows[row]] + within
+        keys = segment[row] * n_identities + identity_of[entry]
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        by_first = np.argsort(first, kind="stable")
+        rank = np.empty(len(unique), dtype=np.int64)
+        rank[by_first] = np.arange(len(unique), dtype=np.int64)
+        ordered = unique[by_first]
         data.columns[key] = agreement.Columns(
-            items,
-            coders,
-            values,
-            list(item_no),
+            rank[inverse.ravel()],
+            coder[row],
+            value_of_entry[entry],
+            [
+                (data.segments[s], *identities.values[i])
+                for s, i in zip(
+                    (ordered // n_identities).tolist(),
+                    (ordered % n_identities).tolist(),
+                    strict=True,
+                )
+            ],
             data.columns[ATTRIBUTION_PRESENCE].coders,
             numbering[key].values,
         )
-        data.segment_of[key] = np.asarray(item_segment, dtype=np.int64)
+        data.segment_of[key] = ordered // n_identities
     # Suggestions: used as offered, per row; offered to all / none per segment.
     shown = np.asarray(shown_values, dtype=np.int64)[shown_rows]
     uses: Counter = Counter()
