@@ -1,9 +1,12 @@
 """Inter-annotator agreement for one annotation dimension.
 
-This module is deliberately free of Django (and of numpy): views, management
-commands and exports feed it plain :class:`Rating` tuples, so the statistics can
-be unit-tested against published examples and reference implementations without a
-database, and the web process does not need any scientific stack at run time.
+This module is deliberately free of Django: views, management commands and
+exports feed it plain :class:`Rating` tuples (or, where millions of ratings come
+from a few distinct snapshot texts, :class:`Columns` they numbered themselves), so
+the statistics can be unit-tested against published examples and reference
+implementations without a database. The counting runs in numpy (integer sorts
+and bincounts); the coefficients themselves are exact Python arithmetic over the
+*distinct* labels and coder pairs.
 
 Conventions shared by every function:
 
@@ -24,14 +27,17 @@ Conventions shared by every function:
   returned as ``None`` rather than ``nan``, ``1.0`` or an exception, so callers
   must show "n/a" instead of a misleading number.
 
-Cost: every public function makes one Python-level grouping pass over the
-``R`` ratings; everything else is ``collections.Counter`` over zipped columns
-(C speed) plus loops over *distinct* keys: value pairs, coder pairs,
-``(coder pair, value)`` marginals.  Nothing is quadratic in the number of items;
-the only quadratic term is the expected disagreement of the set distances
-(``"masi"``, ``"jaccard"``), ``O(V^2)`` in the number ``V`` of *distinct*
-values.  ``dimension_report`` on 300,000 ratings (100,000 items x 3 coders)
-takes about 0.2 s; see ``_Tally`` for the details.
+Cost: :class:`Rating` input is numbered in one Python-level pass over the ``R``
+ratings (:meth:`Columns.from_ratings`); from then on the ratings are integer
+columns, sorted by (item, coder) and counted with numpy, and Python loops only
+over *distinct* keys: value pairs, coder pairs, ``(coder pair, value)``
+marginals, item patterns.  Nothing is quadratic in the number of items; the only
+quadratic term is the expected disagreement of the set distances (``"masi"``,
+``"jaccard"``), ``O(V^2)`` in the number ``V`` of *distinct* values.
+``dimension_report`` of :class:`Columns` with 300,000 ratings (100,000 items x 3
+coders) takes a few hundredths of a second; see ``_Tally`` for the details.
+Every figure is the same, bit for bit, as the pure-Python tally this replaced
+(``tests/reference/agreement_v1.py``, ``tests/plain/test_agreement_reference.py``).
 """
 
 from __future__ import annotations
@@ -600,9 +606,15 @@ def _alpha(t: _Tally, distance: str) -> float | None:
         return cache[key]
 
     vals = list(counts.items())
-    expected_f = 2 * fsum(
-        ca * cb * d(a, b) for i, (a, ca) in enumerate(vals) for b, cb in vals[i + 1 :]
-    )
+    sparse = _expected_from_shared_labels(vals, d)
+    if sparse is not None:
+        expected_f = 2 * sparse
+    else:
+        expected_f = 2 * fsum(
+            ca * cb * d(a, b)
+            for i, (a, ca) in enumerate(vals)
+            for b, cb in vals[i + 1 :]
+        )
     if expected_f == 0:
         return None
     observed_f = fsum(
@@ -610,6 +622,53 @@ def _alpha(t: _Tally, distance: str) -> float | None:
         for m, pairs in t.value_pairs.items()
     )
     return 1 - (n - 1) * observed_f / expected_f
+
+
+#: From this many distinct pairable values on, the expected disagreement of a set
+#: distance sums only the value pairs that share a label (a project's canonical
+#: sources: hundreds of sets, each naming one or two of hundreds of sources).
+_SPARSE_EXPECTED = 256
+
+
+def _expected_from_shared_labels(
+    vals: list[tuple[Value, int]], d: Callable[[Value, Value], float]
+) -> float | None:
+    """``fsum(c_a * c_b * d(a, b))`` over the pairs ``a``, ``b`` of ``vals``, as
+    the full ``O(V^2)`` sum gives it, bit for bit, for ``masi`` and ``jaccard``
+    from the pairs that share a label only. Two values without a common label
+    are at distance exactly 1.0 under both (disjoint sets, or one of them
+    empty; two empty ones would be equal values), so their terms are the
+    integers ``c_a * c_b``: they are added up exactly as one Python int, handed
+    to ``fsum`` as two floats whose sum is that int, and ``fsum``, correctly
+    rounded, returns the same float as over the separate terms. ``None`` (use
+    the full sum) below ``_SPARSE_EXPECTED`` values, or where a product would
+    not be an exact float."""
+    if len(vals) < _SPARSE_EXPECTED or max(c for _v, c in vals) ** 2 >= 2**53:
+        return None
+    by_label: dict[Any, list[int]] = {}
+    empty = 0
+    for i, (value, _c) in enumerate(vals):
+        labels = _as_set(value)
+        empty += not labels
+        for label in labels:
+            by_label.setdefault(label, []).append(i)
+    if empty > 1:
+        return None
+    sharing: set[tuple[int, int]] = set()
+    for members in by_label.values():
+        sharing.update(combinations(members, 2))  # i < j: appended in order
+    terms = []
+    shared_products = 0
+    for i, j in sharing:
+        (a, ca), (b, cb) = vals[i], vals[j]
+        terms.append(ca * cb * d(a, b))
+        shared_products += ca * cb
+    total = sum(c for _v, c in vals)
+    all_products = (total * total - sum(c * c for _v, c in vals)) // 2
+    rest = all_products - shared_products
+    high = float(rest)
+    terms += [high, float(rest - int(high))]
+    return fsum(terms)
 
 
 def _percent(t: _Tally) -> float | None:

@@ -14,12 +14,13 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import batched
 from typing import Any, NamedTuple
 
 import numpy as np
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, F, Func, Max, TextField
 
 from . import agreement
@@ -236,6 +237,31 @@ def attribution_specs(index: SchemeIndex) -> list[DimensionSpec]:
 LOAD_BATCH = 10_000
 
 
+class _UpdatedAt(Func):
+    """``updated_at`` as fixed-width UTC digits on PostgreSQL
+    (``YYYYMMDDHHMISSUS``: text order is time order): the latest of 300,000 is
+    found among strings and only it becomes a datetime (``_latest``), instead of
+    every row going through the driver's time zone-aware loader. Elsewhere the
+    column itself."""
+
+    output_field = TextField()
+
+    def __init__(self) -> None:
+        super().__init__(F("updated_at"))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"to_char(({sql}) AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')", params
+
+
+def _latest(values: Sequence[Any]) -> datetime:
+    """The latest of ``_UpdatedAt`` values, as the datetime Django would give."""
+    latest = max(values)
+    if isinstance(latest, str):
+        return datetime.strptime(latest, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+    return latest
+
+
 class _SnapshotPart(Func):
     """``values -> 'key'`` as JSON text: the snapshot's part as the database
     stores it, for ``_Patterns`` to decode once per distinct text (Django's
@@ -387,7 +413,7 @@ def load_project_ratings(
         "segment_id",
         "annotator_id",
         "annotator__username",
-        "updated_at",
+        _UpdatedAt() if connection.vendor == "postgresql" else "updated_at",
         _SnapshotPart("labels"),
         _SnapshotPart("stances"),
     ]
@@ -447,7 +473,7 @@ def load_project_ratings(
         columns = list(zip(*batch, strict=True))
         segment_ids, annotator_ids, usernames, updated = columns[:4]
         coders.update(zip(annotator_ids, usernames, strict=True))
-        latest = max(updated)
+        latest = _latest(updated)
         if last is None or latest > last:
             last = latest
         part = [

@@ -163,3 +163,36 @@ def test_large_span_agreement_is_identical() -> None:
     assert as_plain(new.span_agreement(ratings)) == as_plain(
         old.span_agreement(ratings)
     )
+
+
+@SETTINGS
+@given(ratings_data(SETS), st.sampled_from(["masi", "jaccard"]))
+def test_expected_disagreement_from_shared_labels_is_identical(
+    ratings: list[Rating], distance: str
+) -> None:
+    # Forced for every size: the sum over label-sharing pairs only.
+    original = new._SPARSE_EXPECTED
+    try:
+        new._SPARSE_EXPECTED = 0
+        got = new.krippendorff_alpha(ratings, distance=distance)
+        report = new.dimension_report(ratings, multi=True)
+    finally:
+        new._SPARSE_EXPECTED = original
+    assert got == old.krippendorff_alpha(ratings, distance=distance)
+    assert report.alpha == old.dimension_report(ratings, multi=True).alpha
+
+
+def test_many_distinct_sets_use_shared_labels_and_stay_identical() -> None:
+    rng = random.Random(11)
+    sources = [f"source {k}" for k in range(60)]
+    ratings = [
+        Rating(item, coder, frozenset(rng.sample(sources, rng.randint(0, 2))))
+        for item in range(500)
+        for coder in rng.sample(range(5), rng.randint(1, 3))
+    ]
+    distinct = {r.value for r in ratings}
+    assert len(distinct) > new._SPARSE_EXPECTED
+    for distance in ("masi", "jaccard"):
+        assert new.krippendorff_alpha(ratings, distance=distance) == (
+            old.krippendorff_alpha(ratings, distance=distance)
+        )
