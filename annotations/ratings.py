@@ -238,11 +238,11 @@ LOAD_BATCH = 10_000
 
 
 class _UpdatedAt(Func):
-    """``updated_at`` as fixed-width UTC digits on PostgreSQL
-    (``YYYYMMDDHHMISSUS``: text order is time order): the latest of 300,000 is
-    found among strings and only it becomes a datetime (``_latest``), instead of
-    every row going through the driver's time zone-aware loader. Elsewhere the
-    column itself."""
+    """``updated_at`` as UTC text on PostgreSQL (``2026-12-04 19:40:00.5``:
+    fixed-width up to the seconds, fractions without trailing zeros, so text
+    order is time order): the latest of 300,000 rows is found among strings and
+    only it becomes a datetime (``_latest``) instead of every row going through
+    the driver's time zone-aware loader. Elsewhere the column itself."""
 
     output_field = TextField()
 
@@ -251,14 +251,14 @@ class _UpdatedAt(Func):
 
     def as_postgresql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"to_char(({sql}) AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS')", params
+        return f"(({sql}) AT TIME ZONE 'UTC')::text", params
 
 
 def _latest(values: Sequence[Any]) -> datetime:
     """The latest of ``_UpdatedAt`` values, as the datetime Django would give."""
     latest = max(values)
     if isinstance(latest, str):
-        return datetime.strptime(latest, "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+        return datetime.fromisoformat(latest).replace(tzinfo=UTC)
     return latest
 
 
@@ -546,7 +546,6 @@ def load_project_ratings(
             stacked[4],
             stacked[5],
             shown_patterns.rows,
-            segment_id,
             segment,
             coder,
             numbering,
@@ -561,7 +560,6 @@ def _attribution_columns(
     pattern_rows: np.ndarray,
     shown_rows: np.ndarray,
     shown_values: list[int],
-    segment_id: np.ndarray,
     segment: np.ndarray,
     coder: np.ndarray,
     numbering: dict[str, _Numbering],

@@ -167,3 +167,26 @@ def test_empty_project_is_identical_to_the_reference(project):
     assert ordered(project_agreement(project)) == ordered(
         ratings_v1.project_agreement(project)
     )
+
+
+def test_version_is_the_latest_updated_at_whatever_its_fraction(project):
+    """On PostgreSQL the loader compares ``updated_at`` as UTC text (no trailing
+    zeros in the fraction): the latest must still be the latest time."""
+    from datetime import UTC, datetime, timedelta
+
+    from annotations.ratings import agreement_version, load_project_ratings
+
+    random_project(project, 4, n_annotators=2, n_sentences=3)
+    base = datetime(2026, 12, 4, 19, 40, tzinfo=UTC)
+    offsets = [0, 500_000, 50_000, 123_456, 120_000, -1, 999_999, 10]
+    annotations = list(Annotation.objects.own().filter(article__project=project))
+    for annotation, micro in zip(annotations, offsets, strict=False):
+        Annotation.objects.filter(pk=annotation.pk).update(
+            updated_at=base + timedelta(seconds=1, microseconds=micro)
+        )
+    Annotation.objects.filter(
+        pk__in=[a.pk for a in annotations[len(offsets) :]]
+    ).update(updated_at=base)
+    version = load_project_ratings(project).version
+    assert version == agreement_version(project)
+    assert version[1] == base + timedelta(seconds=1, microseconds=999_999)
