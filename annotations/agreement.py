@@ -372,6 +372,20 @@ class Columns:
         ]
 
 
+def _unique(keys: Any, size: int) -> tuple[Any, Any]:
+    """``np.unique(keys, return_inverse=True)`` for ints in ``[0, size)``,
+    without a sort when the key space is small (a table look-up instead)."""
+    if size <= max(1 << 16, 4 * keys.size):
+        seen = np.zeros(size, dtype=bool)
+        seen[keys] = True
+        present = np.flatnonzero(seen)
+        position = np.zeros(size, dtype=np.int64)
+        position[present] = np.arange(len(present), dtype=np.int64)
+        return present, position[keys]
+    present, inverse = np.unique(keys, return_inverse=True)
+    return present, inverse.reshape(keys.shape)
+
+
 def _count(keys: Any, size: int) -> tuple[Any, Any]:
     """Distinct ``keys`` (ints in ``[0, size)``) and how often each occurs,
     ascending: a bincount when the key space is small, a sort otherwise."""
@@ -401,14 +415,20 @@ class _Tally:
         self.data = data
         n = len(data)
         n_coders = max(len(data.coders), 1)
-        order = np.argsort(data.item * n_coders + data.coder, kind="stable")
-        item = data.item[order]
-        coder = data.coder[order]
-        value = data.value[order]
-        same = (item[1:] == item[:-1]) & (coder[1:] == coder[:-1])
-        if same.any():
-            dup = data.coders[int(coder[int(np.argmax(same))])]
-            raise ValueError(f"coder {dup!r} rated the same item twice")
+        key = data.item * n_coders + data.coder
+        if np.all(key[1:] > key[:-1]):
+            # Already in (item, coder) order without a repeat (the loader of the
+            # agreement page sorts its rows once for all dimensions).
+            item, coder, value = data.item, data.coder, data.value
+        else:
+            order = np.argsort(key, kind="stable")
+            item = data.item[order]
+            coder = data.coder[order]
+            value = data.value[order]
+            same = (item[1:] == item[:-1]) & (coder[1:] == coder[:-1])
+            if same.any():
+                dup = data.coders[int(coder[int(np.argmax(same))])]
+                raise ValueError(f"coder {dup!r} rated the same item twice")
         starts = np.flatnonzero(np.r_[True, item[1:] != item[:-1]]) if n else item
         sizes = np.diff(np.r_[starts, n])
         values = data.values
@@ -540,7 +560,7 @@ class _Tally:
         for m, (items, _cs, vs) in self.blocks.items():
             pairs = list(combinations(range(m), 2))
             keys = np.stack([vs[:, i] * n_values + vs[:, j] for i, j in pairs], axis=1)
-            distinct, inverse = np.unique(keys, return_inverse=True)
+            distinct, inverse = _unique(keys, n_values * n_values)
             by_key = [
                 dist(values[k // n_values], values[k % n_values])
                 for k in distinct.tolist()
@@ -549,14 +569,12 @@ class _Tally:
             distances, code = np.unique(
                 np.asarray(by_key, dtype=np.float64), return_inverse=True
             )
-            codes = code.ravel()[inverse.reshape(keys.shape)]
+            codes = code.ravel()[inverse]
             base = max(len(distances), 1)
             if base ** len(pairs) < 2**62:
                 weights = base ** np.arange(len(pairs), dtype=np.int64)
-                row_keys, first, row_of = np.unique(
-                    codes @ weights, return_index=True, return_inverse=True
-                )
-                rows = codes[first]
+                row_keys, row_of = _unique(codes @ weights, base ** len(pairs))
+                rows = (row_keys[:, None] // weights) % base
             else:
                 rows, row_of = np.unique(codes, axis=0, return_inverse=True)
             per_row = [

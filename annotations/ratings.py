@@ -352,6 +352,9 @@ class ProjectRatings:
     all_offered: np.ndarray | None = None
     none_offered: np.ndarray | None = None
     uses: Counter = field(default_factory=Counter)
+    # Per-segment dimensions that some rows do not rate: their items in the
+    # order the rows came (the others are rated on every row: segment order).
+    rated_in_order: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def load_project_ratings(
@@ -506,17 +509,30 @@ def load_project_ratings(
     coder_ids, coder = np.unique(annotator, return_inverse=True)
     coder = coder.ravel()
     coder_list = coder_ids.tolist()
+    # Every dimension's columns in (segment, coder) order: sorted once here, so
+    # the tallies find them sorted instead of sorting 300,000 rows each.
+    order = np.argsort(segment * max(len(coder_list), 1) + coder, kind="stable")
+    sorted_segment, sorted_coder = segment[order], coder[order]
+    rated_in_order: dict[str, np.ndarray] = {}
 
     def columns_of(key: str, values: np.ndarray) -> agreement.Columns:
+        """``values`` per row (in the rows' order; -1: no rating)."""
         given = values >= 0
         if given.all():
             return agreement.Columns(
-                segment, coder, values, segments, coder_list, numbering[key].values
+                sorted_segment,
+                sorted_coder,
+                values[order],
+                segments,
+                coder_list,
+                numbering[key].values,
             )
+        rated_in_order[key] = segment[given]
+        keep = given[order]
         return agreement.Columns(
-            segment[given],
-            coder[given],
-            values[given],
+            sorted_segment[keep],
+            sorted_coder[keep],
+            values[order][keep],
             segments,
             coder_list,
             numbering[key].values,
@@ -538,6 +554,7 @@ def load_project_ratings(
         segments=segments,
         coders=coders,
         version=(len(segment_id), last),
+        rated_in_order=rated_in_order,
     )
     if attributions:
         _attribution_columns(
@@ -688,7 +705,9 @@ def project_agreement(
         np.add.at(totals, segment[hit], scores[hit])
         positive = np.zeros(n_segments, dtype=bool)
         positive[segment[hit]] = True
-        rated = columns.item if per_segment else None
+        rated = None
+        if per_segment:
+            rated = data.rated_in_order.get(spec.key, numbers)
         computed.append((spec, report, numbers, scores, rated, positive))
     candidates = np.flatnonzero(totals > 0)
     segment_ids = np.asarray(data.segments, dtype=np.int64)[candidates]
