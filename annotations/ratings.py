@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import batched
@@ -285,6 +286,49 @@ class _SnapshotPart(Func):
         raise NotImplementedError(f"{connection.vendor}: PostgreSQL or SQLite only")
 
 
+def _rows(queryset: Any) -> Iterator[tuple]:
+    """The rows of a ``values_list`` queryset, streamed in ``LOAD_BATCH`` chunks.
+
+    On PostgreSQL with libpq 17 or later the query runs once through psycopg's
+    chunked streaming (``Cursor.stream(size=...)``): the server makes the next
+    rows while these are taken apart, one statement, nothing kept server-side.
+    Django's ``iterator()`` would instead DECLARE a cursor and FETCH each chunk
+    in turn (under autocommit a ``WITH HOLD`` cursor, which first writes every
+    row to a temporary file: 71 MB at the default size). The query is logged
+    like any other (query counts, ``CaptureQueriesContext``). Otherwise, and
+    for columns that need Django's converters, ``iterator()`` (in a transaction
+    on PostgreSQL, so without ``WITH HOLD``)."""
+    if connection.vendor != "postgresql":
+        yield from queryset.iterator(chunk_size=LOAD_BATCH)
+        return
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    converters = compiler.get_converters([col for col, *_ in compiler.select])
+    if converters or not _can_stream():
+        with transaction.atomic(savepoint=False):
+            yield from queryset.iterator(chunk_size=LOAD_BATCH)
+        return
+    start = time.monotonic()
+    with connection.cursor() as cursor:
+        yield from cursor.cursor.stream(sql, params, size=LOAD_BATCH)
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {
+                "sql": f"{sql} -- streamed, params {params!r}",
+                "time": f"{time.monotonic() - start:.3f}",
+            }
+        )
+
+
+def _can_stream() -> bool:
+    """psycopg 3 on libpq 17 or later (chunked rows)."""
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return psycopg.pq.version() >= 170000
+
+
 class _Patterns(dict):
     """JSON text -> pattern number; ``rows[number]`` is what ``decode`` made of
     the text, computed the first time the text is seen. A project's snapshots
@@ -463,38 +507,33 @@ def load_project_ratings(
             _SnapshotPart("attributions"),
             _SnapshotPart("suggestions_shown"),
         ]
-    rows = (
+    rows = _rows(
         Annotation.objects.own()
         .filter(article__project=project)
         .values_list(*expressions)
-        .iterator(chunk_size=LOAD_BATCH)
     )
     coders: dict[int, str] = {}
     last: datetime | None = None
     parts: list[tuple[np.ndarray, ...]] = []
-    # In a transaction Django's server-side cursor is not WITH HOLD, so
-    # PostgreSQL makes the rows as they are fetched; under autocommit it would
-    # first write all of them to a temporary store (a third of the time).
-    with transaction.atomic(savepoint=False):
-        for batch in batched(rows, LOAD_BATCH):
-            columns = list(zip(*batch, strict=True))
-            segment_ids, annotator_ids, usernames, updated = columns[:4]
-            coders.update(zip(annotator_ids, usernames, strict=True))
-            latest = _latest(updated)
-            if last is None or latest > last:
-                last = latest
-            part = [
-                np.fromiter(segment_ids, np.int64, len(batch)),
-                np.fromiter(annotator_ids, np.int64, len(batch)),
-                label_patterns.numbers(columns[4]),
-                stance_patterns.numbers(columns[5]),
+    for batch in batched(rows, LOAD_BATCH):
+        columns = list(zip(*batch, strict=True))
+        segment_ids, annotator_ids, usernames, updated = columns[:4]
+        coders.update(zip(annotator_ids, usernames, strict=True))
+        latest = _latest(updated)
+        if last is None or latest > last:
+            last = latest
+        part = [
+            np.fromiter(segment_ids, np.int64, len(batch)),
+            np.fromiter(annotator_ids, np.int64, len(batch)),
+            label_patterns.numbers(columns[4]),
+            stance_patterns.numbers(columns[5]),
+        ]
+        if attributions:
+            part += [
+                attribution_patterns.numbers(columns[6]),
+                shown_patterns.numbers(columns[7]),
             ]
-            if attributions:
-                part += [
-                    attribution_patterns.numbers(columns[6]),
-                    shown_patterns.numbers(columns[7]),
-                ]
-            parts.append(tuple(part))
+        parts.append(tuple(part))
     width = 6 if attributions else 4
     if parts:
         stacked = [np.concatenate(column) for column in zip(*parts, strict=True)]
