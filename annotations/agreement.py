@@ -436,7 +436,8 @@ class _Tally:
 
         # m -> (item numbers, coder block, value block), blocks (items, m).
         self.blocks: dict[int, tuple[Any, Any, Any]] = {}
-        for m in np.unique(sizes[sizes >= 2]).tolist():
+        present_sizes = np.flatnonzero(np.bincount(sizes)) if n else sizes
+        for m in present_sizes[present_sizes >= 2].tolist():
             first = starts[sizes == m]
             at = first[:, None] + np.arange(m)
             self.blocks[m] = (item[first], coder[at], value[at])
@@ -460,7 +461,10 @@ class _Tally:
         )
         self.n_items = int(np.count_nonzero(sizes >= 2))
         self.n_singles = int(np.count_nonzero(sizes == 1))
-        self.coders: set[CoderId] = {data.coders[c] for c in np.unique(coder).tolist()}
+        self.coders: set[CoderId] = {
+            data.coders[c]
+            for c in np.flatnonzero(np.bincount(coder, minlength=n_coders)).tolist()
+        }
         self.pairable: Counter[Value] = counter(value[pairable_mask], values)
         self.values: Counter[Value] = counter(value, values)
         self.n_ratings = n
