@@ -276,13 +276,16 @@ class Columns:
     * ``coders`` is in the order coder pairs are oriented in (``(a, b)`` with
       ``a`` before ``b``): ascending ids, or the type/repr order when the ids do
       not all compare (:meth:`from_ratings` sorts them);
-    * item numbers follow the items' first appearance: every result listed per
-      item (``item_scores``) comes out in the order of the item numbers.
+    * every result listed per item (``item_scores``) comes out in the order of
+      the item numbers; :meth:`from_ratings` numbers items by first appearance,
+      so the order is that of the ratings given (a subset, :meth:`take`, keeps
+      the numbers of the whole).
 
-    Equal values must have one number (the counts are kept per number). A caller
-    that reads many ratings from the same few texts (``ratings.py``) numbers them
-    itself and never builds a :class:`Rating` per rating; everyone else passes
-    ratings and :meth:`from_ratings` numbers them in one pass.
+    Equal values must have one number (the counts are kept per number). Rows
+    already sorted by (item, coder) are not sorted again. A caller that reads
+    many ratings from the same few texts (``ratings.py``) numbers them itself
+    and never builds a :class:`Rating` per rating; everyone else passes ratings
+    and :meth:`from_ratings` numbers them in one pass.
     """
 
     __slots__ = ("coder", "coders", "item", "items", "value", "values")
