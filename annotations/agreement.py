@@ -1,9 +1,12 @@
 """Inter-annotator agreement for one annotation dimension.
 
-This module is deliberately free of Django (and of numpy): views, management
-commands and exports feed it plain :class:`Rating` tuples, so the statistics can
-be unit-tested against published examples and reference implementations without a
-database, and the web process does not need any scientific stack at run time.
+This module is deliberately free of Django: views, management commands and
+exports feed it plain :class:`Rating` tuples (or, where millions of ratings come
+from a few distinct snapshot texts, :class:`Columns` they numbered themselves), so
+the statistics can be unit-tested against published examples and reference
+implementations without a database. The counting runs in numpy (integer sorts
+and bincounts); the coefficients themselves are exact Python arithmetic over the
+*distinct* labels and coder pairs.
 
 Conventions shared by every function:
 
@@ -24,27 +27,33 @@ Conventions shared by every function:
   returned as ``None`` rather than ``nan``, ``1.0`` or an exception, so callers
   must show "n/a" instead of a misleading number.
 
-Cost: every public function makes one Python-level grouping pass over the
-``R`` ratings; everything else is ``collections.Counter`` over zipped columns
-(C speed) plus loops over *distinct* keys: value pairs, coder pairs,
-``(coder pair, value)`` marginals.  Nothing is quadratic in the number of items;
-the only quadratic term is the expected disagreement of the set distances
-(``"masi"``, ``"jaccard"``), ``O(V^2)`` in the number ``V`` of *distinct*
-values.  ``dimension_report`` on 300,000 ratings (100,000 items x 3 coders)
-takes about 0.2 s; see ``_Tally`` for the details.
+Cost: :class:`Rating` input is numbered in one Python-level pass over the ``R``
+ratings (:meth:`Columns.from_ratings`); from then on the ratings are integer
+columns, sorted by (item, coder) and counted with numpy, and Python loops only
+over *distinct* keys: value pairs, coder pairs, ``(coder pair, value)``
+marginals, item patterns.  Nothing is quadratic in the number of items; the only
+quadratic term is the expected disagreement of the set distances (``"masi"``,
+``"jaccard"``), ``O(V^2)`` in the number ``V`` of *distinct* values.
+``dimension_report`` of :class:`Columns` with 300,000 ratings (100,000 items x 3
+coders) takes a few hundredths of a second; see ``_Tally`` for the details.
+Every figure is the same, bit for bit, as the pure-Python tally this replaced
+(``tests/reference/agreement_v1.py``, ``tests/plain/test_agreement_reference.py``).
 """
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from heapq import nsmallest
-from itertools import chain, combinations, compress, pairwise
+from itertools import combinations
 from math import comb, fsum
-from operator import eq, itemgetter
 from typing import Any, NamedTuple
+
+import numpy as np
 
 __all__ = [
     "ALPHA_RELIABLE",
@@ -52,6 +61,7 @@ __all__ = [
     "DISTANCES",
     "MASI_OVERLAP_WEIGHT",
     "MASI_SUBSET_WEIGHT",
+    "Columns",
     "DimensionReport",
     "PairAgreement",
     "Rating",
@@ -72,6 +82,7 @@ __all__ = [
     "nominal_distance",
     "pairwise_cohen_kappa",
     "percent_agreement",
+    "report_and_scores",
     "span_agreement",
     "spans_overlap",
 ]
@@ -152,9 +163,15 @@ def _as_set(value: Any) -> AbstractSet[Any]:
     This lets the set distances run on single-choice data (where they reduce to
     the nominal distance) and keeps a ``str`` from being split into characters.
     """
-    if isinstance(value, AbstractSet):
+    if _is_set(value):
         return value
     return frozenset((value,))
+
+
+def _is_set(value: Any) -> bool:
+    """``isinstance(value, AbstractSet)``, with the common frozenset checked
+    first (the ABC check costs a microsecond, and it runs per value pair)."""
+    return type(value) is frozenset or isinstance(value, AbstractSet)
 
 
 def nominal_distance(a: Any, b: Any) -> float:
@@ -246,121 +263,243 @@ def _label_key(label: Any) -> tuple[bool, Any]:
 
 
 # --------------------------------------------------------------------------------
-# The shared one-pass tally
+# Ratings as integer columns, and the shared tally
 # --------------------------------------------------------------------------------
 
-#: Above this bound on distinct ``(coder_a, coder_b, value_a, value_b)`` keys the
-#: pair statistics are counted from columns instead of from the deduplicated
-#: joint counter (a speed trade-off only; both give identical results).
-_JOINT_LIMIT = 50_000
+
+class Columns:
+    """Ratings as three parallel integer columns plus the ids they stand for.
+
+    ``item[k]``, ``coder[k]`` and ``value[k]`` are the k-th rating's positions in
+    ``items``, ``coders`` and ``values``. Two conditions make a valid table:
+
+    * ``coders`` is in the order coder pairs are oriented in (``(a, b)`` with
+      ``a`` before ``b``): ascending ids, or the type/repr order when the ids do
+      not all compare (:meth:`from_ratings` sorts them);
+    * every result listed per item (``item_scores``) comes out in the order of
+      the item numbers; :meth:`from_ratings` numbers items by first appearance,
+      so the order is that of the ratings given (a subset, :meth:`take`, keeps
+      the numbers of the whole).
+
+    Equal values must have one number (the counts are kept per number). Rows
+    already sorted by (item, coder) are not sorted again. A caller that reads
+    many ratings from the same few texts (``ratings.py``) numbers them itself
+    and never builds a :class:`Rating` per rating; everyone else passes ratings
+    and :meth:`from_ratings` numbers them in one pass.
+    """
+
+    __slots__ = ("coder", "coders", "item", "items", "value", "values")
+
+    def __init__(
+        self,
+        item: Any,
+        coder: Any,
+        value: Any,
+        items: Sequence[ItemId],
+        coders: Sequence[CoderId],
+        values: Sequence[Value],
+    ) -> None:
+        self.item = np.asarray(item, dtype=np.int64)
+        self.coder = np.asarray(coder, dtype=np.int64)
+        self.value = np.asarray(value, dtype=np.int64)
+        if not len(self.item) == len(self.coder) == len(self.value):
+            raise ValueError("item, coder and value columns differ in length")
+        self.items = items
+        self.coders = coders
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.item)
+
+    @classmethod
+    def from_ratings(cls, ratings: Iterable[Rating] | Columns) -> Columns:
+        """Number the ratings: items and values by first appearance, coders in
+        pair order. The one Python-level pass over individual ratings."""
+        if isinstance(ratings, Columns):
+            return ratings
+        item_no: dict[ItemId, int] = {}
+        coder_no: dict[CoderId, int] = {}
+        value_no: dict[Value, int] = {}
+        items: list[int] = []
+        coders: list[int] = []
+        values: list[int] = []
+        for item, coder, value in ratings:
+            number = item_no.get(item)
+            if number is None:
+                number = item_no[item] = len(item_no)
+            items.append(number)
+            number = coder_no.get(coder)
+            if number is None:
+                number = coder_no[coder] = len(coder_no)
+            coders.append(number)
+            number = value_no.get(value)
+            if number is None:
+                number = value_no[value] = len(value_no)
+            values.append(number)
+        coder_ids = list(coder_no)
+        ordered = _sorted_safely(range(len(coder_ids)), key=coder_ids.__getitem__)
+        rank = np.empty(len(ordered), dtype=np.int64)
+        rank[ordered] = np.arange(len(ordered), dtype=np.int64)
+        coder_column = rank[np.asarray(coders, dtype=np.int64)] if coders else []
+        return cls(
+            items,
+            coder_column,
+            values,
+            list(item_no),
+            [coder_ids[k] for k in ordered],
+            list(value_no),
+        )
+
+    def take(self, rows: Any) -> Columns:
+        """The ratings at ``rows`` (a boolean mask or positions), same numbering."""
+        return Columns(
+            self.item[rows],
+            self.coder[rows],
+            self.value[rows],
+            self.items,
+            self.coders,
+            self.values,
+        )
+
+    def ratings(self) -> list[Rating]:
+        """Back to :class:`Rating` tuples (tests, small data)."""
+        items, coders, values = self.items, self.coders, self.values
+        return [
+            Rating(items[i], coders[c], values[v])
+            for i, c, v in zip(
+                self.item.tolist(),
+                self.coder.tolist(),
+                self.value.tolist(),
+                strict=True,
+            )
+        ]
+
+
+def _unique(keys: Any, size: int) -> tuple[Any, Any]:
+    """``np.unique(keys, return_inverse=True)`` for ints in ``[0, size)``,
+    without a sort when the key space is small (a table look-up instead)."""
+    if size <= max(1 << 16, 4 * keys.size):
+        seen = np.zeros(size, dtype=bool)
+        seen[keys] = True
+        present = np.flatnonzero(seen)
+        position = np.zeros(size, dtype=np.int64)
+        position[present] = np.arange(len(present), dtype=np.int64)
+        return present, position[keys]
+    present, inverse = np.unique(keys, return_inverse=True)
+    return present, inverse.reshape(keys.shape)
+
+
+def _count(keys: Any, size: int) -> tuple[Any, Any]:
+    """Distinct ``keys`` (ints in ``[0, size)``) and how often each occurs,
+    ascending: a bincount when the key space is small, a sort otherwise."""
+    if size <= max(1 << 16, 4 * len(keys)):
+        counts = np.bincount(keys, minlength=size)
+        present = np.flatnonzero(counts)
+        return present, counts[present]
+    return np.unique(keys, return_counts=True)
 
 
 class _Tally:
-    """Ratings grouped once; every statistic is derived from these counters.
+    """Ratings grouped once; every statistic is derived from these counts.
 
-    The ratings of each item are sorted by coder, so that within an item
-    position ``i < j`` means ``coder_i < coder_j`` (the "a < b" orientation of
-    coder pairs).  Items with ``m >= 2`` ratings are then laid out column-wise
-    per ``m`` and ``joint[m]`` counts every within-item pair of ratings as
-    ``(coder_a, coder_b, value_a, value_b) -> number of items``, built by
-    ``Counter`` over ``zip``-ed columns, i.e. at C speed.  Every coefficient is
-    a sum over ``joint``, whose size is the number of *distinct* pair
-    combinations: tiny for a small team and label set.  When that number could
-    be large (many coders or many distinct sets, see ``_JOINT_LIMIT``), looping
-    over ``joint`` in Python would cost more than counting the columns again,
-    so ``value_pairs`` and ``pair_counts`` then count columns directly.  The
-    only Python-level loop over individual ratings is the grouping one.
+    The ratings are sorted by (item, coder number) with numpy, so within an item
+    position ``i < j`` means ``coder_i`` before ``coder_j`` (the orientation of
+    coder pairs). Items with ``m >= 2`` ratings are laid out as an
+    ``(items, m)`` block per ``m``; every within-item pair of ratings is a pair
+    of columns of its block. The counters the coefficients read (values, value
+    pairs, coder pairs and their marginals) are bincounts of those columns,
+    turned into ``Counter`` objects keyed by the ids and values themselves, so
+    the coefficients below are plain Python over *distinct* keys: a few labels
+    and coder pairs, never the individual ratings.
     """
 
-    def __init__(self, ratings: Iterable[Rating]) -> None:
-        # The one Python-level pass over individual ratings (the Rating tuples
-        # themselves are stored: no per-rating allocation besides the lists).
-        by_item: defaultdict[ItemId, list[Rating]] = defaultdict(list)
-        for rating in ratings:
-            by_item[rating[0]].append(rating)
+    def __init__(self, ratings: Iterable[Rating] | Columns) -> None:
+        data = Columns.from_ratings(ratings)
+        self.data = data
+        n = len(data)
+        n_coders = max(len(data.coders), 1)
+        key = data.item * n_coders + data.coder
+        if np.all(key[1:] > key[:-1]):
+            # Already in (item, coder) order without a repeat (the loader of the
+            # agreement page sorts its rows once for all dimensions).
+            item, coder, value = data.item, data.coder, data.value
+        else:
+            order = np.argsort(key, kind="stable")
+            item = data.item[order]
+            coder = data.coder[order]
+            value = data.value[order]
+            same = (item[1:] == item[:-1]) & (coder[1:] == coder[:-1])
+            if same.any():
+                dup = data.coders[int(coder[int(np.argmax(same))])]
+                raise ValueError(f"coder {dup!r} rated the same item twice")
+        starts = np.flatnonzero(np.r_[True, item[1:] != item[:-1]]) if n else item
+        sizes = np.diff(np.r_[starts, n])
+        values = data.values
+        n_values = len(values)
 
-        singles: list[Rating] = []
-        multi: dict[ItemId, list[Rating]] = {}
-        by_size: dict[int, list[list[Rating]]] = {}
-        for item, rs in by_item.items():
-            m = len(rs)
-            if m == 1:
-                singles.append(rs[0])
-            else:
-                multi[item] = rs
-                by_size.setdefault(m, []).append(rs)
-        del by_item
+        # m -> (item numbers, coder block, value block), blocks (items, m).
+        self.blocks: dict[int, tuple[Any, Any, Any]] = {}
+        present_sizes = np.flatnonzero(np.bincount(sizes)) if n else sizes
+        for m in present_sizes[present_sizes >= 2].tolist():
+            first = starts[sizes == m]
+            at = first[:, None] + np.arange(m)
+            self.blocks[m] = (item[first], coder[at], value[at])
+        pairable_mask = np.repeat(sizes >= 2, sizes)
 
-        # Within an item, Ratings sort by coder.  Mixed, mutually unorderable
-        # coder ids fall back to a type/repr order, applied to *all* items so
-        # that the orientation of coder pairs stays consistent.
-        try:
-            for rs in multi.values():
-                rs.sort()
-        except TypeError:
-            for rs in multi.values():
-                rs.sort(key=lambda r: _fallback_key(r[1]))
-
-        first, second = itemgetter(1), itemgetter(2)  # coder, value
-        coders: set[CoderId] = set(map(first, singles))
-        pairable: Counter[Value] = Counter()
-        self.coder_cols: dict[int, list[list[CoderId]]] = {}
-        self.value_cols: dict[int, list[list[Value]]] = {}
-        for m, lists in by_size.items():
-            columns = [list(map(itemgetter(i), lists)) for i in range(m)]
-            coder_cols = [list(map(first, col)) for col in columns]
-            value_cols = [list(map(second, col)) for col in columns]
-            for ci, cj in pairwise(coder_cols):  # sorted, so duplicates are adjacent
-                if any(map(eq, ci, cj)):
-                    dup = next(compress(ci, map(eq, ci, cj)))
-                    raise ValueError(f"coder {dup!r} rated the same item twice")
-            for ci, vi in zip(coder_cols, value_cols, strict=True):
-                coders.update(ci)
-                pairable.update(vi)
-            self.coder_cols[m] = coder_cols
-            self.value_cols[m] = value_cols
-
-        self.multi = multi
-        self.sizes: Counter[int] = Counter({m: len(ls) for m, ls in by_size.items()})
-        self.n_items = len(multi)
-        self.n_singles = len(singles)
-        self.coders = coders
-        self.pairable = pairable
-        self.values: Counter[Value] = pairable + Counter(map(second, singles))
-        self.n_ratings = sum(pairable.values()) + len(singles)
-        # Bound on the distinct (coder_a, coder_b, value_a, value_b) keys.
-        self.compact = comb(len(coders), 2) * len(pairable) ** 2 <= _JOINT_LIMIT
-
-    @cached_property
-    def joint(self) -> dict[int, Counter[tuple[CoderId, CoderId, Value, Value]]]:
-        """``m -> {(coder_a, coder_b, value_a, value_b): items}`` (compact data)."""
-        cc, vv = self.coder_cols, self.value_cols
-        return {
-            m: Counter(
-                chain.from_iterable(
-                    zip(cc[m][i], cc[m][j], vv[m][i], vv[m][j], strict=True)
-                    for i, j in combinations(range(m), 2)
+        def counter(keys: Any, labels: Sequence[Any]) -> Counter:
+            present, counts = _count(keys, len(labels))
+            return Counter(
+                dict(
+                    zip(
+                        [labels[k] for k in present.tolist()],
+                        counts.tolist(),
+                        strict=True,
+                    )
                 )
             )
-            for m in cc
+
+        self.n_values = n_values
+        self.sizes: Counter[int] = Counter(
+            {m: len(block[0]) for m, block in self.blocks.items()}
+        )
+        self.n_items = int(np.count_nonzero(sizes >= 2))
+        self.n_singles = int(np.count_nonzero(sizes == 1))
+        self.coders: set[CoderId] = {
+            data.coders[c]
+            for c in np.flatnonzero(np.bincount(coder, minlength=n_coders)).tolist()
         }
+        self.pairable: Counter[Value] = counter(value[pairable_mask], values)
+        self.values: Counter[Value] = counter(value, values)
+        self.n_ratings = n
+
+    def pair_columns(self) -> tuple[Any, Any, Any, Any, Any]:
+        """Every within-item pair of ratings, item sizes concatenated:
+        ``(item, coder_a, coder_b, value_a, value_b, m)`` columns."""
+        parts = [
+            (items, cs[:, i], cs[:, j], vs[:, i], vs[:, j], np.full(len(items), m))
+            for m, (items, cs, vs) in self.blocks.items()
+            for i, j in combinations(range(m), 2)
+        ]
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty, empty, empty
+        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
 
     @cached_property
     def value_pairs(self) -> dict[int, Counter[tuple[Value, Value]]]:
         """Within-item value pairs per item size: ``m -> {(v_a, v_b): count}``."""
+        values, n_values = self.data.values, self.n_values
         out: dict[int, Counter[tuple[Value, Value]]] = {}
-        if self.compact:
-            for m, joint in self.joint.items():
-                pairs: Counter[tuple[Value, Value]] = Counter()
-                for (_ca, _cb, va, vb), k in joint.items():
-                    pairs[va, vb] += k
-                out[m] = pairs
-            return out
-        for m, vv in self.value_cols.items():
+        for m, (_items, _cs, vs) in self.blocks.items():
+            keys = np.concatenate(
+                [vs[:, i] * n_values + vs[:, j] for i, j in combinations(range(m), 2)]
+            )
+            present, counts = _count(keys, n_values * n_values)
             out[m] = Counter(
-                chain.from_iterable(
-                    zip(vv[i], vv[j], strict=True) for i, j in combinations(range(m), 2)
-                )
+                {
+                    (values[k // n_values], values[k % n_values]): c
+                    for k, c in zip(present.tolist(), counts.tolist(), strict=True)
+                }
             )
         return out
 
@@ -373,33 +512,35 @@ class _Tally:
         Counter[tuple[CoderId, CoderId, Value]],
         Counter[tuple[CoderId, CoderId, Value]],
     ]:
-        """Per coder pair: shared items, identical values, and both marginals.
+        """Per coder pair: shared items, identical values, and both marginals."""
+        coders, values = self.data.coders, self.data.values
+        n_coders, n_values = len(coders), self.n_values
+        _items, ca, cb, va, vb, _m = self.pair_columns()
+        pair = ca * n_coders + cb
 
-        Compact data loops over the few distinct joint keys; otherwise four
-        C-level ``Counter`` passes over the columns avoid a Python loop per pair.
-        """
-        shared: Counter[CoderPair] = Counter()
-        agreeing: Counter[CoderPair] = Counter()
-        marg_a: Counter[tuple[CoderId, CoderId, Value]] = Counter()
-        marg_b: Counter[tuple[CoderId, CoderId, Value]] = Counter()
-        if self.compact:
-            for joint in self.joint.values():
-                for (ca, cb, va, vb), k in joint.items():
-                    shared[ca, cb] += k
-                    if va == vb:
-                        agreeing[ca, cb] += k
-                    marg_a[ca, cb, va] += k
-                    marg_b[ca, cb, vb] += k
-            return shared, agreeing, marg_a, marg_b
-        cc, vv = self.coder_cols, self.value_cols
-        for m in cc:
-            for i, j in combinations(range(m), 2):
-                ci, cj, vi, vj = cc[m][i], cc[m][j], vv[m][i], vv[m][j]
-                shared.update(zip(ci, cj, strict=True))
-                agreeing.update(compress(zip(ci, cj, strict=True), map(eq, vi, vj)))
-                marg_a.update(zip(ci, cj, vi, strict=True))
-                marg_b.update(zip(ci, cj, vj, strict=True))
-        return shared, agreeing, marg_a, marg_b
+        def by_pair(keys: Any) -> Counter[CoderPair]:
+            present, counts = _count(keys, n_coders * n_coders)
+            return Counter(
+                {
+                    (coders[k // n_coders], coders[k % n_coders]): c
+                    for k, c in zip(present.tolist(), counts.tolist(), strict=True)
+                }
+            )
+
+        def by_pair_value(keys: Any) -> Counter[tuple[CoderId, CoderId, Value]]:
+            present, counts = _count(keys, n_coders * n_coders * n_values)
+            out: Counter[tuple[CoderId, CoderId, Value]] = Counter()
+            for k, c in zip(present.tolist(), counts.tolist(), strict=True):
+                p, v = divmod(k, n_values)
+                out[coders[p // n_coders], coders[p % n_coders], values[v]] = c
+            return out
+
+        return (
+            by_pair(pair),
+            by_pair(pair[va == vb]),
+            by_pair_value(pair * n_values + va),
+            by_pair_value(pair * n_values + vb),
+        )
 
     @cached_property
     def agree_by_size(self) -> Counter[int]:
@@ -410,6 +551,49 @@ class _Tally:
                 for m, pairs in self.value_pairs.items()
             }
         )
+
+    def item_scores(self, distance: str) -> tuple[Any, Any]:
+        """:func:`item_disagreement` as columns: the numbers of the items with
+        ``m >= 2`` ratings, ascending, and their scores.
+
+        Per item size, the distance is computed once per distinct pair of
+        values (``dist(v_i, v_j)``, ``i < j`` in coder order, as before) and
+        the score (``fsum`` of the item's distances over their number) once per
+        distinct row of distances: a handful of rows, however many items.
+        """
+        dist = _distance_fn(distance)
+        values, n_values = self.data.values, max(self.n_values, 1)
+        numbers, scores = [], []
+        for m, (items, _cs, vs) in self.blocks.items():
+            pairs = list(combinations(range(m), 2))
+            keys = np.stack([vs[:, i] * n_values + vs[:, j] for i, j in pairs], axis=1)
+            distinct, inverse = _unique(keys, n_values * n_values)
+            by_key = [
+                dist(values[k // n_values], values[k % n_values])
+                for k in distinct.tolist()
+            ]
+            # Rows of distances, numbered through the few distinct distances.
+            distances, code = np.unique(
+                np.asarray(by_key, dtype=np.float64), return_inverse=True
+            )
+            codes = code.ravel()[inverse]
+            base = max(len(distances), 1)
+            if base ** len(pairs) < 2**62:
+                weights = base ** np.arange(len(pairs), dtype=np.int64)
+                row_keys, row_of = _unique(codes @ weights, base ** len(pairs))
+                rows = (row_keys[:, None] // weights) % base
+            else:
+                rows, row_of = np.unique(codes, axis=0, return_inverse=True)
+            per_row = [
+                fsum(distances[row].tolist()) / len(pairs) for row in rows.tolist()
+            ]
+            numbers.append(items)
+            scores.append(np.asarray(per_row, dtype=np.float64)[row_of.ravel()])
+        if not numbers:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        number, score = np.concatenate(numbers), np.concatenate(scores)
+        order = np.argsort(number, kind="stable")
+        return number[order], score[order]
 
 
 # --------------------------------------------------------------------------------
@@ -447,9 +631,15 @@ def _alpha(t: _Tally, distance: str) -> float | None:
         return cache[key]
 
     vals = list(counts.items())
-    expected_f = 2 * fsum(
-        ca * cb * d(a, b) for i, (a, ca) in enumerate(vals) for b, cb in vals[i + 1 :]
-    )
+    sparse = _expected_from_shared_labels(vals, d)
+    if sparse is not None:
+        expected_f = 2 * sparse
+    else:
+        expected_f = 2 * fsum(
+            ca * cb * d(a, b)
+            for i, (a, ca) in enumerate(vals)
+            for b, cb in vals[i + 1 :]
+        )
     if expected_f == 0:
         return None
     observed_f = fsum(
@@ -457,6 +647,53 @@ def _alpha(t: _Tally, distance: str) -> float | None:
         for m, pairs in t.value_pairs.items()
     )
     return 1 - (n - 1) * observed_f / expected_f
+
+
+#: From this many distinct pairable values on, the expected disagreement of a set
+#: distance sums only the value pairs that share a label (a project's canonical
+#: sources: hundreds of sets, each naming one or two of hundreds of sources).
+_SPARSE_EXPECTED = 256
+
+
+def _expected_from_shared_labels(
+    vals: list[tuple[Value, int]], d: Callable[[Value, Value], float]
+) -> float | None:
+    """``fsum(c_a * c_b * d(a, b))`` over the pairs ``a``, ``b`` of ``vals``, as
+    the full ``O(V^2)`` sum gives it, bit for bit, for ``masi`` and ``jaccard``
+    from the pairs that share a label only. Two values without a common label
+    are at distance exactly 1.0 under both (disjoint sets, or one of them
+    empty; two empty ones would be equal values), so their terms are the
+    integers ``c_a * c_b``: they are added up exactly as one Python int, handed
+    to ``fsum`` as two floats whose sum is that int, and ``fsum``, correctly
+    rounded, returns the same float as over the separate terms. ``None`` (use
+    the full sum) below ``_SPARSE_EXPECTED`` values, or where a product would
+    not be an exact float."""
+    if len(vals) < _SPARSE_EXPECTED or max(c for _v, c in vals) ** 2 >= 2**53:
+        return None
+    by_label: dict[Any, list[int]] = {}
+    empty = 0
+    for i, (value, _c) in enumerate(vals):
+        labels = _as_set(value)
+        empty += not labels
+        for label in labels:
+            by_label.setdefault(label, []).append(i)
+    if empty > 1:
+        return None
+    sharing: set[tuple[int, int]] = set()
+    for members in by_label.values():
+        sharing.update(combinations(members, 2))  # i < j: appended in order
+    terms = []
+    shared_products = 0
+    for i, j in sharing:
+        (a, ca), (b, cb) = vals[i], vals[j]
+        terms.append(ca * cb * d(a, b))
+        shared_products += ca * cb
+    total = sum(c for _v, c in vals)
+    all_products = (total * total - sum(c * c for _v, c in vals)) // 2
+    rest = all_products - shared_products
+    high = float(rest)
+    terms += [high, float(rest - int(high))]
+    return fsum(terms)
 
 
 def _percent(t: _Tally) -> float | None:
@@ -505,7 +742,7 @@ def _pairwise(t: _Tally) -> dict[CoderPair, PairAgreement]:
 
 
 def _labels_of(value: Any) -> Iterable[Any]:
-    return value if isinstance(value, AbstractSet) else (value,)
+    return value if _is_set(value) else (value,)
 
 
 def _prevalence(t: _Tally) -> dict[Label, float]:
@@ -525,7 +762,7 @@ def _confusion(t: _Tally) -> dict[ConfusionKey, int]:
         pairs.update(by_value)
     out: Counter[ConfusionKey] = Counter()
     for (va, vb), k in pairs.items():
-        if not isinstance(va, AbstractSet) and not isinstance(vb, AbstractSet):
+        if not _is_set(va) and not _is_set(vb):
             out[va, vb] += k
             out[vb, va] += k
             continue
@@ -545,18 +782,9 @@ def _confusion(t: _Tally) -> dict[ConfusionKey, int]:
 
 
 def _item_scores(t: _Tally, distance: str) -> dict[ItemId, float]:
-    dist = _distance_fn(distance)
-    score: dict[tuple[Value, ...], float] = {}
-    out: dict[ItemId, float] = {}
-    get_value = itemgetter(2)
-    for item, rs in t.multi.items():
-        values = tuple(map(get_value, rs))
-        s = score.get(values)
-        if s is None:
-            ds = [dist(a, b) for a, b in combinations(values, 2)]
-            s = score[values] = fsum(ds) / len(ds)
-        out[item] = s
-    return out
+    numbers, scores = t.item_scores(distance)
+    items = t.data.items
+    return {items[k]: s for k, s in zip(numbers.tolist(), scores.tolist(), strict=True)}
 
 
 # --------------------------------------------------------------------------------
@@ -741,26 +969,18 @@ def most_disagreed(
         )
 
 
-def dimension_report(
-    ratings: Iterable[Rating], *, multi: bool, item_scores: bool = False
-) -> DimensionReport:
-    """All agreement figures for one dimension from a single grouping pass.
-
-    ``multi`` selects MASI alpha for multi-choice (frozenset) dimensions, where
-    partially overlapping answers deserve partial credit, and nominal alpha for
-    single-choice ones.  Fleiss, percent agreement, pairwise kappa and the
-    confusion table compare values as whole labels (see :func:`confusion` for
-    how sets are broken into labels there).  ``item_scores=True`` also fills
-    ``item_scores`` (:func:`item_disagreement` with the same distance) from the
-    same tally: calling both functions would group the ratings twice, which
-    was the larger half of the agreement page's cost.  Cost ``O(R)``: about
-    0.2 s for 300,000 ratings (100,000 items x 3 coders), well under 1 s even
-    with a pool of 200 coders.
-    """
-    t = _Tally(ratings)
+def report_and_scores(
+    data: Columns, *, multi: bool, item_scores: bool = True
+) -> tuple[DimensionReport, Any, Any]:
+    """:func:`dimension_report` of numbered ratings, the item scores as columns:
+    ``(report, item numbers, scores)`` with ``report.item_scores`` empty and the
+    numbers ascending (only items with two or more ratings; both columns empty
+    unless ``item_scores``). What the agreement page uses: it sums the scores
+    per segment with numpy instead of building a dict per dimension."""
+    t = _Tally(data)
     distance = "masi" if multi else "nominal"
     alpha = _alpha(t, distance)
-    return DimensionReport(
+    report = DimensionReport(
         distance=distance,
         alpha=alpha,
         interpretation=interpret_alpha(alpha),
@@ -772,7 +992,41 @@ def dimension_report(
         pairwise=_pairwise(t),
         prevalence=_prevalence(t),
         confusion=_confusion(t),
-        item_scores=_item_scores(t, distance) if item_scores else {},
+    )
+    if item_scores:
+        numbers, scores = t.item_scores(distance)
+    else:
+        numbers, scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    return report, numbers, scores
+
+
+def dimension_report(
+    ratings: Iterable[Rating] | Columns, *, multi: bool, item_scores: bool = False
+) -> DimensionReport:
+    """All agreement figures for one dimension from a single grouping pass.
+
+    ``multi`` selects MASI alpha for multi-choice (frozenset) dimensions, where
+    partially overlapping answers deserve partial credit, and nominal alpha for
+    single-choice ones.  Fleiss, percent agreement, pairwise kappa and the
+    confusion table compare values as whole labels (see :func:`confusion` for
+    how sets are broken into labels there).  ``item_scores=True`` also fills
+    ``item_scores`` (:func:`item_disagreement` with the same distance) from the
+    same tally.  ``ratings`` may also be :class:`Columns` (numbered by the
+    caller).  Cost: numpy sorts and bincounts over the ``R`` ratings plus Python
+    over the *distinct* labels, coder pairs and item patterns only.
+    """
+    data = Columns.from_ratings(ratings)
+    report, numbers, scores = report_and_scores(
+        data, multi=multi, item_scores=item_scores
+    )
+    if not item_scores:
+        return report
+    items = data.items
+    return replace(
+        report,
+        item_scores={
+            items[k]: s for k, s in zip(numbers.tolist(), scores.tolist(), strict=True)
+        },
     )
 
 
@@ -851,56 +1105,75 @@ def _f1(precision: float | None, recall: float | None) -> float | None:
     return 2 * precision * recall / (precision + recall)
 
 
-def span_agreement(ratings: Iterable[Rating]) -> SpanReport:
+def span_agreement(ratings: Iterable[Rating] | Columns) -> SpanReport:
     """Pairwise precision, recall and F1 by character overlap (see above).
 
-    Ratings are ``Rating(item, coder, units)``; items with a single rating are
-    ignored, as in the coefficients above. Cost: per item, the units of every
-    coder pair compared with each other (a segment has a few units).
+    Ratings are ``Rating(item, coder, units)`` (or :class:`Columns` whose
+    values are unit tuples); items with a single rating are ignored, as in the
+    coefficients above. Cost: the pairs of ratings are counted with numpy; the
+    units are compared once per distinct pair of non-empty unit tuples.
     """
-    by_item: defaultdict[ItemId, dict[CoderId, tuple[Unit, ...]]] = defaultdict(dict)
-    for item, coder, units in ratings:
-        if coder in by_item[item]:
-            raise ValueError(f"coder {coder!r} rated the same item twice")
-        by_item[item][coder] = tuple(units)
-    counts: defaultdict[CoderPair, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    coders: set[CoderId] = set()
-    n_items = n_units = 0
-    for rated in by_item.values():
-        if len(rated) < 2:
-            continue
-        n_items += 1
-        coders.update(rated)
-        n_units += sum(len(units) for units in rated.values())
-        ordered = _sorted_safely(rated, key=lambda c: c)
-        for a, b in combinations(ordered, 2):
-            units_a, units_b = rated[a], rated[b]
-            tally = counts[a, b]
-            tally[0] += sum(any(spans_overlap(u, v) for v in units_b) for u in units_a)
-            tally[1] += len(units_a)
-            tally[2] += sum(any(spans_overlap(v, u) for u in units_a) for v in units_b)
-            tally[3] += len(units_b)
-            tally[4] += 1
+    if not isinstance(ratings, Columns):
+        ratings = Columns.from_ratings(
+            (item, coder, tuple(units)) for item, coder, units in ratings
+        )
+    t = _Tally(ratings)
+    units = ratings.values
+    n_coders, n_values = len(ratings.coders), max(len(units), 1)
+    length = np.fromiter(map(len, units), dtype=np.int64, count=len(units))
+    _items, ca, cb, ua, ub, _m = t.pair_columns()
+    pair = ca * n_coders + cb
+    found_a = np.zeros(len(pair), dtype=np.int64)
+    found_b = np.zeros(len(pair), dtype=np.int64)
+    both = (length[ua] > 0) & (length[ub] > 0) if len(pair) else pair > 0
+    if both.any():
+        distinct, inverse = np.unique(
+            ua[both] * n_values + ub[both], return_inverse=True
+        )
+        fa, fb = [], []
+        for key in distinct.tolist():
+            units_a, units_b = units[key // n_values], units[key % n_values]
+            fa.append(sum(any(spans_overlap(u, v) for v in units_b) for u in units_a))
+            fb.append(sum(any(spans_overlap(v, u) for u in units_a) for v in units_b))
+        found_a[both] = np.asarray(fa, dtype=np.int64)[inverse.ravel()]
+        found_b[both] = np.asarray(fb, dtype=np.int64)[inverse.ravel()]
+    present, shared = _count(pair, n_coders * n_coders)
+    per_pair = [
+        np.bincount(pair, weights=column, minlength=n_coders * n_coders)[present]
+        .round()
+        .astype(np.int64)
+        .tolist()
+        for column in (found_a, length[ua], found_b, length[ub])
+    ]
+    coders = ratings.coders
+    counts = {
+        (coders[k // n_coders], coders[k % n_coders]): tally
+        for k, *tally in zip(present.tolist(), *per_pair, shared.tolist(), strict=True)
+    }
     pairwise: dict[CoderPair, SpanPairAgreement] = {}
-    for pair in _sorted_safely(counts, key=lambda p: p):
-        found_a, units_a, found_b, units_b, items = counts[pair]
-        precision = found_a / units_a if units_a else None
-        recall = found_b / units_b if units_b else None
-        pairwise[pair] = SpanPairAgreement(
+    for pair_ids in _sorted_safely(counts, key=lambda p: p):
+        found_a_n, units_a_n, found_b_n, units_b_n, items = counts[pair_ids]
+        precision = found_a_n / units_a_n if units_a_n else None
+        recall = found_b_n / units_b_n if units_b_n else None
+        pairwise[pair_ids] = SpanPairAgreement(
             precision=precision,
             recall=recall,
             f1=_f1(precision, recall),
-            found_a=found_a,
-            units_a=units_a,
-            found_b=found_b,
-            units_b=units_b,
+            found_a=found_a_n,
+            units_a=units_a_n,
+            found_b=found_b_n,
+            units_b=units_b_n,
             n_items=items,
         )
     defined = [p.f1 for p in pairwise.values() if p.f1 is not None]
+    rated = [cs for _items, cs, _vs in t.blocks.values()]
+    n_units = sum(int(length[vs].sum()) for _items, _cs, vs in t.blocks.values())
     return SpanReport(
         f1=fsum(defined) / len(defined) if defined else None,
         pairwise=pairwise,
-        n_items=n_items,
-        n_coders=len(coders),
+        n_items=t.n_items,
+        n_coders=len(np.unique(np.concatenate([cs.ravel() for cs in rated])))
+        if rated
+        else 0,
         n_units=n_units,
     )

@@ -1,20 +1,28 @@
 """Agreement of a project's annotators: their ratings loaded from the database
 (one query) and the figures of the agreement page, cached per project.
 
-The statistics themselves live in ``agreement.py`` (plain Python); this module
-feeds them from the snapshots (``snapshot.value_of``) with a fixed number of
-queries.
+The statistics themselves live in ``agreement.py`` (no Django); this module
+feeds them from the snapshots (the values of ``snapshot.value_of`` and
+``snapshot.attribution_readings``) with a fixed number of queries, as numbered
+columns (``agreement.Columns``): no Python object per rating.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import batched
+from typing import Any, NamedTuple
 
+import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db import connection, transaction
+from django.db.models import Count, F, Func, Max, TextField
 
 from . import agreement
 from .models import Annotation, DimensionRole, Project, Segment
@@ -175,19 +183,6 @@ class ProjectAgreement:
         return [self.coders[i] for i in ids], rows
 
 
-def _rating_lists(
-    specs: list[DimensionSpec], ratings: dict[str, list[agreement.Rating]]
-) -> tuple[list[tuple[list, str, bool]], list[tuple[list, str]]]:
-    """Per spec, the list its ratings go to: label dimensions, then stance targets."""
-    labels = [
-        (ratings[spec.key], spec.dimension, spec.multi)
-        for spec in specs
-        if not spec.target
-    ]
-    stances = [(ratings[spec.key], spec.target) for spec in specs if spec.target]
-    return labels, stances
-
-
 type AgreementVersion = tuple[int, datetime | None]
 
 SPAN_NAMES = {SOURCE_SPANS: "Source spans", CUE_SPANS: "Cue spans"}
@@ -235,165 +230,494 @@ def attribution_specs(index: SchemeIndex) -> list[DimensionSpec]:
     ]
 
 
+# ---------------------------------------------------------------------------
+# Loading: one query, each distinct JSON text decoded once
+# ---------------------------------------------------------------------------
+
+#: Rows taken apart per batch (columns of this many rows at a time).
+LOAD_BATCH = 10_000
+
+
+class _UpdatedAt(Func):
+    """``updated_at`` as UTC text on PostgreSQL (``2026-12-04 19:40:00.5``:
+    fixed-width up to the seconds, fractions without trailing zeros, so text
+    order is time order): the latest of 300,000 rows is found among strings and
+    only it becomes a datetime (``_latest``) instead of every row going through
+    the driver's time zone-aware loader. Elsewhere the column itself."""
+
+    output_field = TextField()
+
+    def __init__(self) -> None:
+        super().__init__(F("updated_at"))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(({sql}) AT TIME ZONE 'UTC')::text", params
+
+
+def _latest(values: Sequence[Any]) -> datetime:
+    """The latest of ``_UpdatedAt`` values, as the datetime Django would give."""
+    latest = max(values)
+    if isinstance(latest, str):
+        return datetime.fromisoformat(latest).replace(tzinfo=UTC)
+    return latest
+
+
+class _SnapshotPart(Func):
+    """``values -> 'key'`` as JSON text: the snapshot's part as the database
+    stores it, for ``_Patterns`` to decode once per distinct text (Django's
+    ``KeyTransform`` would decode it again for every row)."""
+
+    output_field = TextField()
+
+    def __init__(self, key: str) -> None:
+        super().__init__(F("values"))
+        self.key = key
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(({sql}) -> %s)::text", (*params, self.key)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(({sql}) -> %s)", (*params, f"$.{json.dumps(self.key)}")
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotImplementedError(f"{connection.vendor}: PostgreSQL or SQLite only")
+
+
+def _rows(queryset: Any) -> Iterator[tuple]:
+    """The rows of a ``values_list`` queryset, streamed in ``LOAD_BATCH`` chunks.
+
+    On PostgreSQL with libpq 17 or later the query runs once through psycopg's
+    chunked streaming (``Cursor.stream(size=...)``): the server makes the next
+    rows while these are taken apart, one statement, nothing kept server-side.
+    Django's ``iterator()`` would instead DECLARE a cursor and FETCH each chunk
+    in turn (under autocommit a ``WITH HOLD`` cursor, which first writes every
+    row to a temporary file: 71 MB at the default size). The query is logged
+    like any other (query counts, ``CaptureQueriesContext``). Otherwise, and
+    for columns that need Django's converters, ``iterator()`` (in a transaction
+    on PostgreSQL, so without ``WITH HOLD``)."""
+    if connection.vendor != "postgresql":
+        yield from queryset.iterator(chunk_size=LOAD_BATCH)
+        return
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    sql, params = compiler.as_sql()
+    converters = compiler.get_converters([col for col, *_ in compiler.select])
+    if converters or not _can_stream():
+        with transaction.atomic(savepoint=False):
+            yield from queryset.iterator(chunk_size=LOAD_BATCH)
+        return
+    start = time.monotonic()
+    with connection.cursor() as cursor:
+        yield from cursor.cursor.stream(sql, params, size=LOAD_BATCH)
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {
+                "sql": f"{sql} -- streamed, params {params!r}",
+                "time": f"{time.monotonic() - start:.3f}",
+            }
+        )
+
+
+def _can_stream() -> bool:
+    """psycopg 3 on libpq 17 or later (chunked rows)."""
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return psycopg.pq.version() >= 170000
+
+
+class _Patterns(dict):
+    """JSON text -> pattern number; ``rows[number]`` is what ``decode`` made of
+    the text, computed the first time the text is seen. A project's snapshots
+    repeat a few hundred label and stance combinations, so 300,000 rows cost
+    300,000 dictionary look-ups and a few hundred decodes."""
+
+    def __init__(self, decode: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.decode = decode
+        self.rows: list[Any] = []
+
+    def __missing__(self, text: str | None) -> int:
+        number = self[text] = len(self.rows)
+        self.rows.append(self.decode(None if text is None else json.loads(text)))
+        return number
+
+    def numbers(self, texts: Sequence[str | None]) -> np.ndarray:
+        return np.fromiter(map(self.__getitem__, texts), np.int64, len(texts))
+
+
+class _Numbering(dict):
+    """Value -> its number in ``values`` (first come, first numbered)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[Any] = []
+
+    def __missing__(self, value: Any) -> int:
+        number = self[value] = len(self.values)
+        self.values.append(value)
+        return number
+
+
+class _Attributions(NamedTuple):
+    """One distinct ``attributions`` list as agreement reads it (numbers are
+    ``_Numbering`` numbers; -1: no rating)."""
+
+    presence: int
+    sources: int
+    types: tuple[tuple[tuple, int], ...]  # (identity, type number)
+    forms: tuple[tuple[tuple, int], ...]
+    source_units: int
+    cue_units: int
+    suggestions: tuple[str, ...]  # suggestion uses ("accepted", "edited")
+
+
 @dataclass
-class AttributionRatings:
-    """What ``load_ratings`` collects from the attributions when asked: ratings
-    per ``attribution_specs`` key and each annotator's marked spans per segment
-    (``SPAN_NAMES`` keys; units of ``(start, end)`` parts)."""
+class ProjectRatings:
+    """Every annotator's own ratings of a project (gold excluded), numbered once:
+    ``columns`` per spec key (``specs``: the scheme's dimensions and targets,
+    then, when loaded, ``attribution_specs``), ``spans`` per ``SPAN_NAMES`` key.
+    Items are segment numbers (``segments[number]`` is the segment id, numbered
+    in the order the rows came) except for attribution type and form, whose items
+    are ``(segment id, source key, occurrence)`` with ``segment_of[key]`` giving
+    each item's segment number. Coders are user ids, ascending."""
 
-    ratings: dict[str, list[agreement.Rating]] = field(
-        default_factory=lambda: {
-            key: []
-            for key in (
-                ATTRIBUTION_PRESENCE,
-                ATTRIBUTION_SOURCE,
-                ATTRIBUTION_TYPE,
-                ATTRIBUTION_FORM,
-            )
-        }
-    )
-    spans: dict[str, list[agreement.Rating]] = field(
-        default_factory=lambda: {key: [] for key in SPAN_NAMES}
-    )
-    # (segment, coder) -> whether suggestions were offered when it was saved.
-    offered_to: dict[tuple[int, int], bool] = field(default_factory=dict)
+    specs: list[DimensionSpec]
+    columns: dict[str, agreement.Columns]
+    segments: list[int]
+    coders: dict[int, str]
+    version: AgreementVersion
+    segment_of: dict[str, np.ndarray] = field(default_factory=dict)
+    spans: dict[str, agreement.Columns] = field(default_factory=dict)
+    # Per segment number: every annotator / no annotator was offered suggestions.
+    all_offered: np.ndarray | None = None
+    none_offered: np.ndarray | None = None
     uses: Counter = field(default_factory=Counter)
-
-    def add(
-        self, segment_id: int, coder: int, attributions: list[dict], shown: int = 0
-    ) -> None:
-        rating = agreement.Rating
-        ratings = self.ratings
-        self.offered_to[(segment_id, coder)] = shown > 0
-        if shown:
-            self.uses["annotations"] += 1
-            self.uses["offered"] += shown
-        for item in attributions:
-            if item.get("suggestion"):
-                self.uses[item["suggestion"]] += 1
-        read = attribution_readings(attributions)
-        ratings[ATTRIBUTION_PRESENCE].append(rating(segment_id, coder, read.presence))
-        if read.sources is not None:
-            ratings[ATTRIBUTION_SOURCE].append(rating(segment_id, coder, read.sources))
-        for key, codes in (
-            (ATTRIBUTION_TYPE, read.types),
-            (ATTRIBUTION_FORM, read.forms),
-        ):
-            target = ratings[key]
-            for identity, code in codes.items():
-                target.append(rating((segment_id, *identity), coder, code))
-        self.spans[SOURCE_SPANS].append(
-            rating(
-                segment_id,
-                coder,
-                tuple(
-                    (tuple(a["source_span"]),)
-                    for a in attributions
-                    if a.get("source_span")
-                ),
-            )
-        )
-        self.spans[CUE_SPANS].append(
-            rating(
-                segment_id,
-                coder,
-                tuple(
-                    tuple(tuple(part) for part in a["cue_spans"])
-                    for a in attributions
-                    if a.get("cue_spans")
-                ),
-            )
-        )
+    # Per-segment dimensions that some rows do not rate: their items in the
+    # order the rows came (the others are rated on every row: segment order).
+    rated_in_order: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def load_ratings(
+def load_project_ratings(
     project: Project,
     *,
     index: SchemeIndex | None = None,
-    attributions: AttributionRatings | None = None,
-) -> tuple[
-    list[DimensionSpec],
-    dict[str, list[agreement.Rating]],
-    dict[int, str],
-    AgreementVersion,
-]:
-    """Every annotator's own ratings per dimension (gold excluded), from ONE query.
+    attributions: bool = True,
+) -> ProjectRatings:
+    """Every own annotation's ratings on every dimension from ONE query.
 
-    Items are segment ids, coders user ids. Only the snapshot's ``labels`` and
-    ``stances`` keys are fetched (attributions and comments are most of a snapshot
-    and agreement never reads them), streamed with ``.iterator()`` so memory holds
-    the ratings, never model instances, and each row is taken apart once for all
-    dimensions (the same values as ``value_of``, without a scan of the stances per
-    target). The version is what ``agreement_version`` would answer for exactly
-    these rows (count, latest ``updated_at``). With ``attributions`` the same
-    query also fetches the snapshots' attributions and fills it
-    (``AttributionRatings.add``). Cost: the scheme index (3 queries) unless
-    given, plus 1.
+    The query returns, per annotation, the ids, the username, ``updated_at``
+    and the snapshot's ``labels`` and ``stances`` (with ``attributions`` also
+    its ``attributions`` and ``suggestions_shown``) as JSON text, never the
+    whole snapshot (comments, cues) and never decoded per row: each distinct
+    text is decoded once (``_Patterns``) into the numbers of its values per
+    dimension, and the rows become numpy columns (``LOAD_BATCH`` rows at a
+    time), so no Python object is made per rating. The values are those of
+    ``snapshot.value_of`` and ``snapshot.attribution_readings``. The version
+    is what ``agreement_version`` would answer for exactly these rows (count,
+    latest ``updated_at``). Cost: the scheme index (3 queries) unless given,
+    plus 1.
     """
     index = index or SchemeIndex.for_project(project)
     specs = index.specs()
-    ratings: dict[str, list[agreement.Rating]] = {spec.key: [] for spec in specs}
-    label_lists, stance_lists = _rating_lists(specs, ratings)
-    coders: dict[int, str] = {}
-    fields = [
-        "segment_id",
-        "annotator_id",
-        "annotator__username",
-        "values__labels",
-        "values__stances",
-        "updated_at",
-    ]
-    if attributions is not None:
-        fields += ["values__attributions", "values__suggestions_shown"]
-    rows = (
-        Annotation.objects.own()
-        .filter(article__project=project)
-        .values_list(*fields)
-        .iterator(chunk_size=2000)
-    )
-    rating = agreement.Rating
+    label_specs = [spec for spec in specs if not spec.target]
+    stance_specs = [spec for spec in specs if spec.target]
+    numbering = {spec.key: _Numbering() for spec in specs}
+    label_numbers = [numbering[spec.key] for spec in label_specs]
+    stance_numbers = [numbering[spec.key] for spec in stance_specs]
     no_codes: tuple[str, ...] = ()
-    # Equal frozensets are shared: 300,000 copies of frozenset({"economic"})
-    # would cost memory and hashing for nothing.
-    sets: dict[tuple[str, ...], frozenset[str]] = {}
-    count = 0
-    last: datetime | None = None
-    for row in rows:
-        segment_id, annotator_id, username, labels, stances, updated_at = row[:6]
-        if attributions is not None:
-            given, shown = row[6], row[7]
-            attributions.add(
-                segment_id,
-                annotator_id,
-                given if isinstance(given, list) else [],
-                shown if isinstance(shown, int) else 0,
-            )
-        count += 1
-        if last is None or updated_at > last:
-            last = updated_at
-        coders[annotator_id] = username
+    missing = -1
+
+    def decode_labels(labels: Any) -> tuple[int, ...]:
         labels = labels if isinstance(labels, dict) else {}
-        for target_list, dimension, multi in label_lists:
-            codes = labels.get(dimension) or no_codes
-            if multi:
-                key = tuple(codes)
-                value = sets.get(key)
-                if value is None:
-                    value = sets[key] = frozenset(codes)
-                target_list.append(rating(segment_id, annotator_id, value))
-            elif codes:
-                target_list.append(rating(segment_id, annotator_id, codes[0]))
+        row = []
+        for spec, numbers in zip(label_specs, label_numbers, strict=True):
+            codes = labels.get(spec.dimension) or no_codes
+            if spec.multi:
+                row.append(numbers[frozenset(codes)])
+            else:
+                row.append(numbers[codes[0]] if codes else missing)
+        return tuple(row)
+
+    def decode_stances(stances: Any) -> tuple[int, ...]:
         # The author's polarity per target; the first one counts, as in value_of.
         author: dict[str, str] = {}
         for stance in stances if isinstance(stances, list) else ():
             target = stance.get("target")
             if stance.get("holder") is None and target not in author:
                 author[target] = stance.get("polarity") or NO_STANCE
-        for target_list, target in stance_lists:
-            target_list.append(
-                rating(segment_id, annotator_id, author.get(target, NO_STANCE))
+        return tuple(
+            numbers[author.get(spec.target, NO_STANCE)]
+            for spec, numbers in zip(stance_specs, stance_numbers, strict=True)
+        )
+
+    label_patterns = _Patterns(decode_labels)
+    stance_patterns = _Patterns(decode_stances)
+    expressions: list[Any] = [
+        "segment_id",
+        "annotator_id",
+        "annotator__username",
+        _UpdatedAt() if connection.vendor == "postgresql" else "updated_at",
+        _SnapshotPart("labels"),
+        _SnapshotPart("stances"),
+    ]
+    if attributions:
+        for spec in attribution_specs(index):
+            specs.append(spec)
+            numbering[spec.key] = _Numbering()
+        for key in SPAN_NAMES:
+            numbering[key] = _Numbering()
+
+        def decode_attributions(given: Any) -> _Attributions:
+            given = given if isinstance(given, list) else []
+            read = attribution_readings(given)
+            types, forms = numbering[ATTRIBUTION_TYPE], numbering[ATTRIBUTION_FORM]
+            return _Attributions(
+                presence=numbering[ATTRIBUTION_PRESENCE][read.presence],
+                sources=missing
+                if read.sources is None
+                else numbering[ATTRIBUTION_SOURCE][read.sources],
+                types=tuple((i, types[code]) for i, code in read.types.items()),
+                forms=tuple((i, forms[code]) for i, code in read.forms.items()),
+                source_units=numbering[SOURCE_SPANS][
+                    tuple(
+                        (tuple(a["source_span"]),)
+                        for a in given
+                        if a.get("source_span")
+                    )
+                ],
+                cue_units=numbering[CUE_SPANS][
+                    tuple(
+                        tuple(tuple(part) for part in a["cue_spans"])
+                        for a in given
+                        if a.get("cue_spans")
+                    )
+                ],
+                suggestions=tuple(
+                    item["suggestion"] for item in given if item.get("suggestion")
+                ),
             )
-    return specs, ratings, coders, (count, last)
+
+        attribution_patterns = _Patterns(decode_attributions)
+        shown_patterns = _Patterns(lambda shown: shown if isinstance(shown, int) else 0)
+        expressions += [
+            _SnapshotPart("attributions"),
+            _SnapshotPart("suggestions_shown"),
+        ]
+    rows = _rows(
+        Annotation.objects.own()
+        .filter(article__project=project)
+        .values_list(*expressions)
+    )
+    coders: dict[int, str] = {}
+    last: datetime | None = None
+    parts: list[tuple[np.ndarray, ...]] = []
+    for batch in batched(rows, LOAD_BATCH):
+        columns = list(zip(*batch, strict=True))
+        segment_ids, annotator_ids, usernames, updated = columns[:4]
+        coders.update(zip(annotator_ids, usernames, strict=True))
+        latest = _latest(updated)
+        if last is None or latest > last:
+            last = latest
+        part = [
+            np.fromiter(segment_ids, np.int64, len(batch)),
+            np.fromiter(annotator_ids, np.int64, len(batch)),
+            label_patterns.numbers(columns[4]),
+            stance_patterns.numbers(columns[5]),
+        ]
+        if attributions:
+            part += [
+                attribution_patterns.numbers(columns[6]),
+                shown_patterns.numbers(columns[7]),
+            ]
+        parts.append(tuple(part))
+    width = 6 if attributions else 4
+    if parts:
+        stacked = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    else:
+        stacked = [np.zeros(0, dtype=np.int64) for _ in range(width)]
+    segment_id, annotator, label_rows, stance_rows = stacked[:4]
+    # Segments numbered by first appearance (the order items had before).
+    unique, first, inverse = np.unique(
+        segment_id, return_index=True, return_inverse=True
+    )
+    by_first = np.argsort(first, kind="stable")
+    rank = np.empty(len(unique), dtype=np.int64)
+    rank[by_first] = np.arange(len(unique), dtype=np.int64)
+    segment = rank[inverse.ravel()]
+    segments = unique[by_first].tolist()
+    coder_ids, coder = np.unique(annotator, return_inverse=True)
+    coder = coder.ravel()
+    coder_list = coder_ids.tolist()
+    # Every dimension's columns in (segment, coder) order: sorted once here, so
+    # the tallies find them sorted instead of sorting 300,000 rows each.
+    order = np.argsort(segment * max(len(coder_list), 1) + coder, kind="stable")
+    sorted_segment, sorted_coder = segment[order], coder[order]
+    rated_in_order: dict[str, np.ndarray] = {}
+
+    def columns_of(key: str, values: np.ndarray) -> agreement.Columns:
+        """``values`` per row (in the rows' order; -1: no rating)."""
+        given = values >= 0
+        if given.all():
+            return agreement.Columns(
+                sorted_segment,
+                sorted_coder,
+                values[order],
+                segments,
+                coder_list,
+                numbering[key].values,
+            )
+        rated_in_order[key] = segment[given]
+        keep = given[order]
+        return agreement.Columns(
+            sorted_segment[keep],
+            sorted_coder[keep],
+            values[order][keep],
+            segments,
+            coder_list,
+            numbering[key].values,
+        )
+
+    result: dict[str, agreement.Columns] = {}
+    for patterns, pattern_rows, kind in (
+        (label_patterns, label_rows, label_specs),
+        (stance_patterns, stance_rows, stance_specs),
+    ):
+        table = np.asarray(patterns.rows, dtype=np.int64).reshape(
+            len(patterns.rows), len(kind)
+        )
+        for k, spec in enumerate(kind):
+            result[spec.key] = columns_of(spec.key, table[pattern_rows, k])
+    data = ProjectRatings(
+        specs=specs,
+        columns={spec.key: result[spec.key] for spec in specs if spec.key in result},
+        segments=segments,
+        coders=coders,
+        version=(len(segment_id), last),
+        rated_in_order=rated_in_order,
+    )
+    if attributions:
+        _attribution_columns(
+            data,
+            attribution_patterns.rows,
+            stacked[4],
+            stacked[5],
+            shown_patterns.rows,
+            segment,
+            coder,
+            numbering,
+            columns_of,
+        )
+    return data
+
+
+def _attribution_columns(
+    data: ProjectRatings,
+    patterns: list[_Attributions],
+    pattern_rows: np.ndarray,
+    shown_rows: np.ndarray,
+    shown_values: list[int],
+    segment: np.ndarray,
+    coder: np.ndarray,
+    numbering: dict[str, _Numbering],
+    columns_of: Callable[[str, np.ndarray], agreement.Columns],
+) -> None:
+    """The attribution figures' columns of ``load_project_ratings`` (presence,
+    sources, spans by table look-up; type and form per attribution given), the
+    suggestions' use and who was offered them."""
+
+    def per_row(attribute: str) -> np.ndarray:
+        table = np.fromiter(
+            (getattr(p, attribute) for p in patterns), np.int64, len(patterns)
+        )
+        return table[pattern_rows]
+
+    data.columns[ATTRIBUTION_PRESENCE] = columns_of(
+        ATTRIBUTION_PRESENCE, per_row("presence")
+    )
+    data.columns[ATTRIBUTION_SOURCE] = columns_of(
+        ATTRIBUTION_SOURCE, per_row("sources")
+    )
+    for key, attribute in ((SOURCE_SPANS, "source_units"), (CUE_SPANS, "cue_units")):
+        data.spans[key] = columns_of(key, per_row(attribute))
+    # Type and form: items are (segment id, source key, occurrence), numbered in
+    # the order they come (rows in order, attributions in each row's order).
+    identities = _Numbering()
+    flat = {}
+    for attribute in ("types", "forms"):
+        entries = [getattr(p, attribute) for p in patterns]
+        flat[attribute] = (
+            np.fromiter(map(len, entries), np.int64, len(entries)),
+            np.fromiter((identities[i] for e in entries for i, _v in e), np.int64),
+            np.fromiter((v for e in entries for _i, v in e), np.int64),
+        )
+    n_identities = max(len(identities.values), 1)
+    for key, attribute in ((ATTRIBUTION_TYPE, "types"), (ATTRIBUTION_FORM, "forms")):
+        count, identity_of, value_of_entry = flat[attribute]
+        per_row = count[pattern_rows]
+        row = np.repeat(np.arange(len(pattern_rows)), per_row)
+        first_entry = np.cumsum(count) - count
+        within = np.arange(len(row)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        entry = first_entry[pattern_rows[row]] + within
+        keys = segment[row] * n_identities + identity_of[entry]
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        by_first = np.argsort(first, kind="stable")
+        rank = np.empty(len(unique), dtype=np.int64)
+        rank[by_first] = np.arange(len(unique), dtype=np.int64)
+        ordered = unique[by_first]
+        data.columns[key] = agreement.Columns(
+            rank[inverse.ravel()],
+            coder[row],
+            value_of_entry[entry],
+            [
+                (data.segments[s], *identities.values[i])
+                for s, i in zip(
+                    (ordered // n_identities).tolist(),
+                    (ordered % n_identities).tolist(),
+                    strict=True,
+                )
+            ],
+            data.columns[ATTRIBUTION_PRESENCE].coders,
+            numbering[key].values,
+        )
+        data.segment_of[key] = ordered // n_identities
+    # Suggestions: used as offered, per row; offered to all / none per segment.
+    shown = np.asarray(shown_values, dtype=np.int64)[shown_rows]
+    uses: Counter = Counter()
+    per_pattern = np.bincount(pattern_rows, minlength=len(patterns)).tolist()
+    for p, times in zip(patterns, per_pattern, strict=True):
+        for use in p.suggestions:
+            uses[use] += times
+    uses["annotations"] += int(np.count_nonzero(shown))
+    uses["offered"] += int(shown.sum())
+    data.uses = uses
+    n_segments = len(data.segments)
+    offered = shown > 0
+    any_offered = np.zeros(n_segments, dtype=bool)
+    any_not = np.zeros(n_segments, dtype=bool)
+    any_offered[segment[offered]] = True
+    any_not[segment[~offered]] = True
+    data.all_offered = any_offered & ~any_not
+    data.none_offered = any_not & ~any_offered
+
+
+def load_ratings(
+    project: Project, *, index: SchemeIndex | None = None
+) -> tuple[
+    list[DimensionSpec],
+    dict[str, list[agreement.Rating]],
+    dict[int, str],
+    AgreementVersion,
+]:
+    """The scheme's dimensions and targets as :class:`agreement.Rating` lists
+    (``load_project_ratings`` without attributions; tests, small projects):
+    specs, ratings per spec key, coders (user id -> username) and version."""
+    data = load_project_ratings(project, index=index, attributions=False)
+    ratings = {spec.key: data.columns[spec.key].ratings() for spec in data.specs}
+    return data.specs, ratings, data.coders, data.version
 
 
 def project_agreement(
@@ -403,42 +727,62 @@ def project_agreement(
     with ``index`` given).
 
     One tally per dimension gives both the report and the per-segment scores
-    (``dimension_report(..., item_scores=True)``); the scores are summed into the
-    most disagreed segments and then dropped, so ``DimensionAgreement.scores``
-    holds only the segments listed (the result stays small enough to cache).
+    (``agreement.report_and_scores``); the scores are summed per segment with
+    numpy (in dimension order, then item order, as before) into the most
+    disagreed segments, and ``DimensionAgreement.scores`` holds only the
+    segments listed (the result stays small enough to cache).
     """
     index = index or SchemeIndex.for_project(project)
-    collected = AttributionRatings()
-    specs, ratings, coders, version = load_ratings(
-        project, index=index, attributions=collected
-    )
-    suggestions = suggestion_figures(collected)
-    ratings.update(collected.ratings)
-    reports = []
-    totals: Counter[int] = Counter()
-    where: dict[int, list[str]] = defaultdict(list)
-    for spec in specs + attribution_specs(index):
-        report = agreement.dimension_report(
-            ratings.pop(spec.key), multi=spec.multi, item_scores=True
-        )
-        reports.append((spec, report))
-        for item, score in report.item_scores.items():
-            # Type and form items are (segment, source key, occurrence).
-            segment_id = item[0] if isinstance(item, tuple) else item
-            if score > 0:
-                totals[segment_id] += score
-                if spec.name not in where[segment_id]:
-                    where[segment_id].append(spec.name)
-    top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:most]
+    data = load_project_ratings(project, index=index)
+    suggestions = suggestion_figures(data)
+    n_segments = len(data.segments)
+    totals = np.zeros(n_segments, dtype=np.float64)
+    computed = []
+    for spec in data.specs:
+        columns = data.columns.pop(spec.key)
+        report, numbers, scores = agreement.report_and_scores(columns, multi=spec.multi)
+        per_segment = spec.key not in data.segment_of
+        segment = numbers if per_segment else data.segment_of[spec.key][numbers]
+        hit = scores > 0
+        # Sequential per index: a segment's several type/form items add in order.
+        np.add.at(totals, segment[hit], scores[hit])
+        positive = np.zeros(n_segments, dtype=bool)
+        positive[segment[hit]] = True
+        rated = None
+        if per_segment:
+            rated = data.rated_in_order.get(spec.key, numbers)
+        computed.append((spec, report, numbers, scores, rated, positive))
+    candidates = np.flatnonzero(totals > 0)
+    segment_ids = np.asarray(data.segments, dtype=np.int64)[candidates]
+    order = np.lexsort((segment_ids, -totals[candidates]))[:most]
+    top = [(int(segment_ids[k]), float(totals[candidates[k]])) for k in order.tolist()]
     wanted = {pk for pk, _ in top}
-    dimensions = [
-        DimensionAgreement(
-            spec=spec,
-            report=replace(report, item_scores={}),
-            scores={pk: s for pk, s in report.item_scores.items() if pk in wanted},
-        )
-        for spec, report in reports
-    ]
+    wanted_numbers = candidates[order]
+    where: dict[int, list[str]] = {}
+    for (pk, _score), number in zip(top, wanted_numbers.tolist(), strict=True):
+        names: list[str] = []
+        for spec, _report, _numbers, _scores, _rated, positive in computed:
+            if positive[number] and spec.name not in names:
+                names.append(spec.name)
+        where[pk] = names
+    dimensions = []
+    for spec, report, numbers, scores, rated, _positive in computed:
+        listed: dict[int, float] = {}
+        if rated is not None:
+            keep = np.isin(numbers, wanted_numbers)
+            kept, kept_scores = numbers[keep], scores[keep]
+            # In the order of their first rating in this dimension, as before.
+            _kept, first = np.unique(rated[np.isin(rated, kept)], return_index=True)
+            by_first = np.argsort(first, kind="stable")
+            listed = {
+                data.segments[k]: s
+                for k, s in zip(
+                    kept[by_first].tolist(),
+                    kept_scores[by_first].tolist(),
+                    strict=True,
+                )
+            }
+        dimensions.append(DimensionAgreement(spec=spec, report=report, scores=listed))
     segments = {
         s.pk: s
         for s in Segment.objects.filter(pk__in=wanted)
@@ -459,47 +803,48 @@ def project_agreement(
         if pk in segments
     ]
     spans = [
-        SpanAgreement(key, name, agreement.span_agreement(collected.spans.pop(key)))
+        SpanAgreement(key, name, agreement.span_agreement(data.spans.pop(key)))
         for key, name in SPAN_NAMES.items()
     ]
     return ProjectAgreement(
-        dimensions, coders, version[0], disagreed, version, spans, suggestions
+        dimensions,
+        data.coders,
+        data.version[0],
+        disagreed,
+        data.version,
+        spans,
+        suggestions,
     )
 
 
-def suggestion_figures(collected: AttributionRatings) -> SuggestionFigures:
+def suggestion_figures(data: ProjectRatings) -> SuggestionFigures:
     """The suggestions' use, and attribution agreement with and without them:
     a segment counts as "with" when every annotator who labelled it was offered
     suggestions, "without" when none was; mixed segments count in neither."""
-    offered: dict[int, set[bool]] = defaultdict(set)
-    for (segment_id, _coder), shown in collected.offered_to.items():
-        offered[segment_id].add(shown)
-    with_them = {s for s, kinds in offered.items() if kinds == {True}}
-    without = {s for s, kinds in offered.items() if kinds == {False}}
 
-    def reports(segments: set[int]) -> list[tuple[str, agreement.DimensionReport]]:
-        return [
-            (
-                name,
-                agreement.dimension_report(
-                    [r for r in collected.ratings[key] if r.item in segments],
-                    multi=multi,
-                ),
+    def reports(
+        segments: np.ndarray,
+    ) -> list[tuple[str, agreement.DimensionReport]]:
+        out = []
+        for key, name, multi in (
+            (ATTRIBUTION_PRESENCE, "Attribution: presence", False),
+            (ATTRIBUTION_SOURCE, "Attribution: canonical sources", True),
+        ):
+            columns = data.columns[key]
+            report, _numbers, _scores = agreement.report_and_scores(
+                columns.take(segments[columns.item]), multi=multi, item_scores=False
             )
-            for key, name, multi in (
-                (ATTRIBUTION_PRESENCE, "Attribution: presence", False),
-                (ATTRIBUTION_SOURCE, "Attribution: canonical sources", True),
-            )
-        ]
+            out.append((name, report))
+        return out
 
-    uses = collected.uses
+    uses = data.uses
     return SuggestionFigures(
         annotations_offered=uses["annotations"],
         offered=uses["offered"],
         accepted=uses["accepted"],
         edited=uses["edited"],
-        with_suggestions=reports(with_them),
-        without_suggestions=reports(without),
+        with_suggestions=reports(data.all_offered),
+        without_suggestions=reports(data.none_offered),
     )
 
 

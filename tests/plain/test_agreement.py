@@ -744,19 +744,16 @@ def test_report_bundles_the_individual_functions(
 
 
 @SETTINGS
-@given(ratings_data(values=st.one_of(LABELS, SETS), max_coders=8), st.booleans())
-def test_fast_and_compact_paths_agree(ratings: list[Rating], multi: bool) -> None:
-    # The pair statistics use either a deduplicated joint counter or C-level
-    # column counters depending on _JOINT_LIMIT; both must give the same report.
-    original = ag._JOINT_LIMIT
-    try:
-        ag._JOINT_LIMIT = 0
-        columns = dimension_report(ratings, multi=multi)
-        ag._JOINT_LIMIT = 10**12
-        compact = dimension_report(ratings, multi=multi)
-    finally:
-        ag._JOINT_LIMIT = original
-    assert columns == compact
+@given(st.lists(st.integers(0, 40), max_size=60), st.integers(41, 10**7))
+def test_bincount_and_sort_counts_agree(keys: list[int], size: int) -> None:
+    # _count bincounts a small key space and sorts a large one: same answer.
+    column = np.asarray(keys, dtype=np.int64)
+    for space in (41, size):
+        present, counts = ag._count(column, space)
+        assert dict(zip(present.tolist(), counts.tolist(), strict=True)) == Counter(
+            keys
+        )
+        assert present.tolist() == sorted(set(keys))
 
 
 def test_empty_input() -> None:

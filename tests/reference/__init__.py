@@ -1,0 +1,1 @@
+"""Frozen copies of code as it was, for equivalence tests."""
