@@ -6,13 +6,19 @@ disagreement counts of the dashboard and the reviewers' list.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from html import escape
 from typing import Any
 
-from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
+from django.contrib.auth import get_user_model
+from django.db.models import CharField, F, OuterRef, StringAgg, Subquery, Value
 from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 
 from .export.rows import vote_attribution
 from .models import Annotation, Article, DimensionRole, Project, Segment
@@ -51,6 +57,38 @@ class ChoiceGroup:
         return (
             f"stance-{self.spec.target}" if self.spec.target else f"dim-{self.spec.key}"
         )
+
+    @property
+    def chips(self) -> SafeString:
+        """The group's inputs as HTML, one chip per label with its key and votes
+        (the template draws the fieldset around them): some 40 chips per form
+        were most of the form's template time."""
+        spec = self.spec
+        kind = "checkbox" if spec.multi else "radio"
+        name = escape(self.field_name)
+        out = []
+        for choice in self.choices:
+            key = escape(choice.key)
+            if spec.target:
+                data = f' data-stance-key="{key}"'
+            else:
+                data = f' data-key="{key}"' if key else ""
+            if choice.checked:
+                data += " checked"
+            votes, voted = "", ""
+            if choice.votes:
+                voted = " voted"
+                votes = (
+                    f' <span class="votes" title="chosen by {choice.votes}">'
+                    f"{choice.votes}</span>"
+                )
+            out.append(
+                f'<label class="chip{voted}"><input type="{kind}" name="{name}" '
+                f'value="{escape(choice.code)}"{data}>'
+                f"{f'<kbd>{key}</kbd>' if key else ''} {escape(choice.name)}{votes}"
+                "</label>\n"
+            )
+        return mark_safe("".join(out))  # every value is escaped above
 
 
 @dataclass
@@ -323,9 +361,7 @@ class ReviewSegment:
     gold: Annotation | None = None
     gold_cells: list[str] = field(default_factory=list)
     columns: list[DimensionSpec] = field(default_factory=list)
-    groups: list[ChoiceGroup] = field(default_factory=list)
     disagree: bool = False
-    base_id: int | None = None  # whose sources (attributions) the gold takes over
     # Whether the page draws this segment's adjudication form. Every label of every
     # dimension and target for every segment was ~28,000 template nodes per article;
     # the form is drawn for the segment being adjudicated, the others load it on
@@ -337,6 +373,64 @@ class ReviewSegment:
     attribution_positions: dict[int, dict[int, int]] = field(default_factory=dict)
     # The annotations the gold was adjudicated from: (username, changed since).
     gold_from: list[tuple[str, bool]] = field(default_factory=list)
+    # The scheme's columns (``SchemeIndex.specs``): the form's groups are built
+    # from them when asked for, i.e. for the segment whose form is drawn or saved.
+    specs: list[DimensionSpec] = field(default_factory=list, repr=False)
+    # Where review.js fetches the form (``views.team.review_segment``).
+    form_url: str = ""
+
+    @cached_property
+    def groups(self) -> list[ChoiceGroup]:
+        """The form's inputs per dimension and target, the majority (or the
+        gold) pre-selected; none for a segment that is not annotatable."""
+        if not self.annotatable:
+            return []
+        snapshots = [a.values or {} for a in self.own]
+        gold = self.gold.values if self.gold else None
+        return [_choice_group(spec, snapshots, gold) for spec in self.specs]
+
+    @cached_property
+    def base_id(self) -> int | None:
+        """Whose sources (attributions) the gold takes over."""
+        return _base_annotation(self.own, self.groups)
+
+    @cached_property
+    def comparison(self) -> SafeString:
+        """The side-by-side tables (labels, then sources) as HTML."""
+        return _comparison_html(self)
+
+    @property
+    def section_start(self) -> SafeString:
+        """The segment's ``<section>`` up to its form: the opening tag, the text,
+        the comparison and, unless the form is drawn, where it is loaded from
+        (review.js fetches ``data-form-url`` on focus; without JavaScript the
+        link reloads the page with it). The template adds the form and closes
+        the section."""
+        segment = self.segment
+        css = "review-seg"
+        if self.disagree:
+            css += " disagree"
+        if self.gold:
+            css += " has-gold"
+        if not self.annotatable:
+            css += " skipped"
+        pk = segment.pk
+        loads = self.annotatable and not self.editing
+        form_url = f' data-form-url="{escape(self.form_url)}"' if loads else ""
+        out = [
+            f'<section class="{css}" id="seg-{pk}" tabindex="-1" '
+            f'aria-label="Segment {segment.position}"{form_url}>\n'
+            f'<p class="seg-text"><span class="pos">{segment.position}</span> '
+            f'<span class="kind">{escape(segment.kind)}</span> '
+            f"{escape(segment.text)}</p>\n"
+        ]
+        if self.annotatable:
+            out.append(self.comparison)
+        if loads:
+            action = "Edit gold" if self.gold else "Adjudicate"
+            link = f'<a href="?segment={pk}#seg-{pk}">{action}</a>'
+            out.append(f'<p class="edit-gold">{link}</p>\n')
+        return mark_safe("".join(out))  # every value is escaped above
 
     @property
     def annotatable(self) -> bool:
@@ -436,6 +530,114 @@ class ReviewSegment:
         return _gold_values(vote_attribution([a for _i, a in givers]), kept)
 
 
+# ---------------------------------------------------------------------------
+# The comparison as HTML
+# ---------------------------------------------------------------------------
+
+# Built in one pass per segment rather than in the template: a 50-segment
+# article has some 5,000 cells, and the template engine's per-node cost made them
+# most of the page's time. Every value is escaped as the template would.
+ATTRIBUTION_HEAD = (
+    '<thead><tr><th scope="col">Source</th><th scope="col">Annotator</th>'
+    + "".join(
+        f'<th scope="col">{escape(heading)}</th>'
+        for _key, heading, _counted in ATTRIBUTION_FIELDS
+    )
+    + '<th scope="col">Holds</th></tr></thead>'
+)
+DIFFERS = '<td class="differs">'
+UNSURE = ' <span class="unsure" title="marked unsure">?</span>'
+CHANGED = (
+    ' <span class="changed" title="changed after the gold was saved">'
+    "(changed since)</span>"
+)
+
+
+def _comparison_html(item: ReviewSegment) -> SafeString:
+    """The labels side by side (differences marked, comments, the gold with who
+    saved it when and from whose annotations) and the sources table."""
+    if not item.rows and not item.gold:
+        return mark_safe('<p class="hint">Nobody has labelled this segment yet.</p>')
+    out = ['<table class="review-labels">\n<thead><tr><th scope="col">Annotator</th>']
+    out += [f'<th scope="col">{escape(spec.name)}</th>' for spec in item.columns]
+    out.append("</tr></thead>\n<tbody>\n")
+    width = len(item.columns)
+    for row in item.rows:
+        annotation = row.annotation
+        out.append(
+            f'<tr><th scope="row">{escape(annotation.annotator.username)}'
+            f"{UNSURE if annotation.unsure else ''}</th>"
+        )
+        out += [
+            (DIFFERS if differs else "<td>") + escape(text) + "</td>"
+            for text, differs in row.cells
+        ]
+        out.append("</tr>\n")
+        if annotation.comment:
+            out.append(
+                f'<tr class="comment"><td></td><td colspan="{width}">'
+                f"“{escape(annotation.comment)}”</td></tr>\n"
+            )
+    if item.gold:
+        gold = item.gold
+        when = date_format(template_localtime(gold.updated_at), "SHORT_DATETIME_FORMAT")
+        out.append(
+            '<tr class="gold-row"><th scope="row">Gold <span class="hint gold-by">by '
+            f"{escape(gold.annotator.username)}, {escape(when)}, rev. {gold.revision}"
+        )
+        if item.gold_from:
+            out.append(", from ")
+            out.append(
+                ", ".join(
+                    escape(who) + (CHANGED if changed else "")
+                    for who, changed in item.gold_from
+                )
+            )
+        out.append("</span></th>")
+        out += [f"<td>{escape(text)}</td>" for text in item.gold_cells]
+        out.append("</tr>\n")
+    out.append("</tbody>\n</table>\n")
+    if item.attributions:
+        out.append(
+            '<table class="review-attributions">\n<caption>Sources</caption>\n'
+            + ATTRIBUTION_HEAD
+            + "\n"
+        )
+        for comparison in item.attributions:
+            disagree = " disagree" if comparison.disagree else ""
+            out.append(f'<tbody class="attribution{disagree}">\n')
+            for number, line in enumerate(comparison.lines):
+                out.append('<tr class="gold-row">' if line.gold else "<tr>")
+                if not number:
+                    votes, n = comparison.votes, comparison.n
+                    out.append(
+                        f'<th scope="rowgroup" rowspan="{len(comparison.lines)}">'
+                        f"{escape(comparison.name)} "
+                        f'<span class="votes" title="given by {votes} of {n} '
+                        f'annotators">{votes}/{n}</span></th>'
+                    )
+                key = f"<kbd>{escape(line.key)}</kbd> " if line.key else ""
+                out.append(f'<th scope="row">{key}{escape(line.who)}</th>')
+                if len(line.cells) == 1:
+                    (cell,) = line.cells
+                    out.append(
+                        f'<td colspan="8" class="{escape(cell.css)}">'
+                        f"{escape(cell.text)}</td>"
+                    )
+                else:
+                    out += [
+                        f'<td class="{escape(cell.css)}">{escape(cell.text)}</td>'
+                        if cell.css
+                        else f"<td>{escape(cell.text)}</td>"
+                        for cell in line.cells
+                    ]
+                    out.append(f"<td>{escape(line.held)}</td>")
+                out.append("</tr>\n")
+            out.append("</tbody>\n")
+        out.append("</table>\n")
+    return mark_safe("".join(out))  # every value is escaped above
+
+
 def _shown(name: str, values: dict[str, str]) -> str:
     """One version's value of a field group, as the alternatives show it."""
     if name == "spans":
@@ -502,20 +704,28 @@ def _choice_group(
         Choice(code, name, key, code in selected, votes[code])
         for code, name, key in spec.labels
     ]
-    comparable = [v for v in values if v is not None] if not spec.target else values
-    disagree = len(own) > 1 and len(set(comparable)) > 1
-    return ChoiceGroup(spec, choices, disagree)
+    return ChoiceGroup(spec, choices, _differs(values, spec))
+
+
+def _differs(values: Sequence[Any], spec: DimensionSpec) -> bool:
+    """Whether the annotators' values (``value_of``) of one dimension differ: a
+    missing label is no answer, except for stances (untouched is ``none``)."""
+    if len(values) < 2:
+        return False
+    comparable = values if spec.target else [v for v in values if v is not None]
+    return len(set(comparable)) > 1
 
 
 def review_segments(
     article: Article, *, index: SchemeIndex, segment_ids: Iterable[int] | None = None
 ) -> list[ReviewSegment]:
     """Every segment with each annotator's labels and attributions, the gold and
-    a pre-filled form.
+    the differences; the form's groups (``ReviewSegment.groups``) when asked for.
 
     Two queries at any length and team size (segments; all annotations of the
-    article with their annotators, each gold with the ids of the annotations it
-    was adjudicated from in a subquery column), given the scheme index.
+    article with their annotators' names, each gold with the ids of the
+    annotations it was adjudicated from in a subquery column), given the scheme
+    index. The work grows with the article, not with the project.
     """
     specs = index.specs()
     names = _attribution_label_names(index)
@@ -530,10 +740,9 @@ def review_segments(
         )
         .values("ids")
     )
-    annotations = (
-        Annotation.objects.filter(article=article)
-        .select_related("annotator")
-        .annotate(adjudicated_from_ids=Subquery(adjudicated_from))
+    annotations = Annotation.objects.filter(article=article).annotate(
+        annotator_username=F("annotator__username"),
+        adjudicated_from_ids=Subquery(adjudicated_from),
     )
     if segment_ids is not None:
         segment_ids = list(segment_ids)
@@ -541,59 +750,86 @@ def review_segments(
         annotations = annotations.filter(segment_id__in=segment_ids)
     by_segment: dict[int, list[Annotation]] = defaultdict(list)
     gold: dict[int, Annotation] = {}
+    # The page shows the annotators' names only: a user row (its username, the
+    # rest deferred) per annotator, not one per annotation as select_related
+    # would build (a third of the query's time).
+    user_model = get_user_model()
+    cache_annotator = Annotation.annotator.field.set_cached_value
+    users: dict[int, Any] = {}
     for annotation in annotations.order_by("annotator__username", "pk"):
+        user = users.get(annotation.annotator_id)
+        if user is None:
+            user = users[annotation.annotator_id] = user_model.from_db(
+                annotations.db,
+                ["id", "username"],
+                (annotation.annotator_id, annotation.annotator_username),
+            )
+        cache_annotator(annotation, user)
         if annotation.is_gold:
             gold[annotation.segment_id] = annotation
         else:
             by_segment[annotation.segment_id].append(annotation)
+    # A cell's text per (column, value), computed once per page: most values
+    # repeat from segment to segment.
+    texts: dict[tuple[int, Any], str] = {}
+
+    def text(i: int, value: Any) -> str:
+        try:
+            return texts[i, value]
+        except KeyError:
+            shown = texts[i, value] = _display(value, specs[i])
+            return shown
+
+    stance_columns = [i for i, spec in enumerate(specs) if spec.target]
+    form_url = _form_urls(article.pk)
     result = []
     for segment in segments:
-        item = ReviewSegment(segment=segment, gold=gold.get(segment.pk))
-        own = by_segment.get(segment.pk, [])
-        if segment.is_annotatable:
-            snapshots = [a.values or {} for a in own]
-            item.groups = [
-                _choice_group(spec, snapshots, item.gold.values if item.gold else None)
-                for spec in specs
-            ]
-            differs = [group.disagree for group in item.groups]
-            everyone = snapshots + ([item.gold.values] if item.gold else [])
-            # Stance columns only where someone took a stance: six empty columns
-            # per segment would bury the ones that matter.
-            shown = [
-                i
-                for i, spec in enumerate(specs)
-                if not spec.target
-                or any(value_of(v, spec) != NO_STANCE for v in everyone)
-            ]
-            item.columns = [specs[i] for i in shown]
-            item.rows = [
-                ReviewRow(
-                    a,
-                    [
-                        (
-                            _display(value_of(a.values or {}, specs[i]), specs[i]),
-                            differs[i],
-                        )
-                        for i in shown
-                    ],
-                )
-                for a in own
-            ]
-            if item.gold:
-                item.gold_cells = [
-                    _display(value_of(item.gold.values, specs[i]), specs[i])
-                    for i in shown
-                ]
-            _compare_attributions(item, names, targets)
-            item.disagree = any(differs) or any(
-                comparison.disagree for comparison in item.attributions
-            )
-            item.base_id = _base_annotation(own, item.groups)
-            if item.gold is not None:
-                item.gold_from = _gold_from(item.gold, own)
+        item = ReviewSegment(segment=segment, gold=gold.get(segment.pk), specs=specs)
         result.append(item)
+        if not segment.is_annotatable:
+            continue
+        item.form_url = form_url(segment.pk)
+        own = by_segment.get(segment.pk, [])
+        item.rows = [ReviewRow(a, []) for a in own]
+        table = [[value_of(a.values or {}, spec) for spec in specs] for a in own]
+        differs = [
+            _differs([values[i] for values in table], spec)
+            for i, spec in enumerate(specs)
+        ]
+        gold_values = (
+            [value_of(item.gold.values, spec) for spec in specs] if item.gold else None
+        )
+        # Stance columns only where someone took a stance: six empty columns per
+        # segment would bury the ones that matter.
+        everyone = table + [gold_values] if gold_values else table
+        hidden = {
+            i
+            for i in stance_columns
+            if all(values[i] == NO_STANCE for values in everyone)
+        }
+        shown = [i for i in range(len(specs)) if i not in hidden]
+        item.columns = [specs[i] for i in shown]
+        for row, values in zip(item.rows, table, strict=True):
+            row.cells = [(text(i, values[i]), differs[i]) for i in shown]
+        if gold_values:
+            item.gold_cells = [text(i, gold_values[i]) for i in shown]
+        _compare_attributions(item, names, targets)
+        item.disagree = any(differs) or any(
+            comparison.disagree for comparison in item.attributions
+        )
+        if item.gold is not None:
+            item.gold_from = _gold_from(item.gold, own)
     return result
+
+
+def _form_urls(article_id: int) -> Callable[[int], str]:
+    """The URL of ``views.team.review_segment`` per segment of the article,
+    reversed once (a reverse per segment was some 2 ms of the page): the segment's
+    number is the last number in the URL."""
+    marker = 987654321
+    url = reverse("annotations:review_segment", args=[article_id, marker])
+    head, _marker, tail = url.rpartition(f"/{marker}/")
+    return lambda segment_id: f"{head}/{segment_id}/{tail}"
 
 
 def _attribution_label_names(index: SchemeIndex) -> dict[str, dict[str, str]]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotations.models import Role
@@ -147,6 +150,44 @@ def test_segment_form_endpoint_needs_a_fixed_number_of_queries(
     # its annotations (2)
     with django_assert_max_num_queries(10):
         assert client.get(url).status_code == 200
+
+
+def rows_read(client, url: str) -> tuple[int, int]:
+    """The queries of one warm GET of ``url`` and the rows their SELECTs return
+    (each run again, as captured)."""
+    assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    rows = 0
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            if query["sql"].lstrip().upper().startswith("SELECT"):
+                cursor.execute(query["sql"])
+                rows += len(cursor.fetchall())
+    return len(captured), rows
+
+
+def test_review_page_work_does_not_grow_with_the_articles_of_the_project(
+    client, project, manager
+):
+    """The review screen reads the article shown, never the project: the same
+    queries returning the same rows with five more labelled and adjudicated
+    articles beside it (the bench's project has 2,000)."""
+    article = build(project, n_sentences=6, n_annotators=3)
+    users = list(get_user_model().objects.filter(username__in=["u0", "u1", "u2"]))
+    shown = article.segments.annotatable().order_by("position")[1]
+    factories.annotate(shown, manager, claim="factual", is_gold=True)
+    client.force_login(manager)
+    url = reverse("annotations:review", args=[article.pk])
+    alone = rows_read(client, url)
+    for _ in range(5):
+        other = factories.make_article(project, n_sentences=6)
+        for segment in other.segments.annotatable():
+            own = [factories.annotate(segment, u, claim="opinion") for u in users]
+        factories.annotate(
+            segment, manager, claim="opinion", is_gold=True, adjudicated_from=own
+        )
+    assert rows_read(client, url) == alone
 
 
 def test_review_page_size_does_not_grow_with_the_scheme_per_segment(
