@@ -158,6 +158,9 @@ def _context(
         "panel": panel_html(index, values),
         "scheme_html": scheme_html(index),
         "outline": outline_html(segments, position),
+        "save_url": reverse(
+            "annotations:save_annotation", args=[article.pk, current.position]
+        ),
         # The whole article for annotate.js, as JSON in a data attribute (no
         # inline script: CSP).
         "payload_json": json.dumps(

@@ -58,13 +58,16 @@ def scheme_html(index: SchemeIndex) -> dict:
         for polarity in blank["polarities"]
         for checked in (False, True)
     }
+    # The empty source row a page ends its sources with, by its number: drawn on
+    # first use (usually 0, a segment without sources).
+    parts["blank_attributions"] = {}
     index.derived["annotate_page_html"] = parts
     return parts
 
 
 def panel_html(index: SchemeIndex, values: dict) -> dict:
-    """``panel`` with each label row's chip and each target's stance cells
-    picked from ``scheme_html``."""
+    """``panel`` with each label row's chip, each target's stance cells and the
+    empty source row picked from ``scheme_html``."""
     shown = panel(index, values)
     parts = scheme_html(index)
     chips, cells = parts["chips"], parts["stance_cells"]
@@ -85,6 +88,22 @@ def panel_html(index: SchemeIndex, values: dict) -> dict:
             ]
             for p in shown["polarities"]
         ]
+    blank = shown["attributions"][-1]  # panel() ends them with an empty row
+    drawn = parts["blank_attributions"]
+    if blank["index"] not in drawn:
+        drawn[blank["index"]] = render_to_string(
+            "annotations/_attribution.html",
+            {
+                "a": blank,
+                "index": blank["index"],
+                "number": blank["index"] + 1,
+                "source_types": shown["source_types"],
+                "forms": shown["forms"],
+                "max_source_name": MAX_SOURCE_NAME_CHARS,
+                "max_cue": MAX_SOURCE_CHARS,
+            },
+        )
+    blank["html"] = drawn[blank["index"]]
     return shown
 
 
