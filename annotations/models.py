@@ -789,7 +789,7 @@ class ArticleTextAids(models.Model):
     article, so computed once and kept: the text and its segments never change.
 
     A cache, never the source of truth: ``key`` names the code and suggester
-    model that computed ``data`` (``annotate_data.TEXT_AIDS_KEY``); a row with
+    model that computed ``data`` (``annotate_data.text_aids_key()``); a row with
     another key, or none, is computed again when the article is shown, or ahead
     by ``manage.py prepare_text_aids`` (after a large import or a release that
     changed the suggester).

@@ -29,8 +29,9 @@ from .models import (
 )
 from .snapshot import DimensionSpec
 
-# Indexes this process loaded, by (project, scheme, slug, scheme revision); the
-# oldest goes first beyond CACHED_INDEXES (a few projects are in use at a time).
+# Indexes this process loaded, by (project, scheme, slug, scheme revision): the
+# slug too, as the export renderer kept in ``derived`` names the project by it.
+# The oldest goes first beyond CACHED_INDEXES (a few projects are in use at once).
 CACHED_INDEXES = 64
 _cache: dict[tuple, SchemeIndex] = {}
 _cache_lock = threading.Lock()
@@ -152,12 +153,16 @@ class SchemeIndex:
         return specs
 
 
-def scheme_changed(**_signal) -> None:
+def scheme_changed(*, raw: bool = False, **_signal) -> None:
     """What an index is made of changed: every project gets a new
     ``scheme_revision`` (one UPDATE of the few project rows: a label or a
     dimension may be any project's), and this process forgets its indexes (a
     caller may still hold a project row read before the change). Also the
-    receiver of the signals connected in ``apps.py``."""
+    receiver of the signals connected in ``apps.py``; not for rows loaded from a
+    fixture (``raw``, ``loaddata``), whose projects come with the revisions that
+    named them when they were dumped."""
+    if raw:
+        return
     Project.objects.update(scheme_revision=new_scheme_revision())
     forget_indexes()
 
