@@ -39,6 +39,7 @@ from .models import (
     StanceTarget,
 )
 from .permissions import editable_scheme_ids, has_role, managed_project_ids
+from .scheme import scheme_changed
 from .snapshot import values_changes, values_summary
 from .suggesting.external import SuggestionsRefused, parse_suggestions
 from .views.export import export_response
@@ -568,14 +569,16 @@ class LabelAdmin(SchemeScopedAdmin, admin.ModelAdmin):
     )
     def deactivate(self, request: HttpRequest, queryset: QuerySet) -> None:
         queryset = self.editable_only(request, queryset)
-        self.message_user(
-            request, f"Deactivated {queryset.update(active=False)} labels."
-        )
+        changed = queryset.update(active=False)
+        scheme_changed()  # QuerySet.update sends no signal
+        self.message_user(request, f"Deactivated {changed} labels.")
 
     @admin.action(description="Activate selected labels", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet) -> None:
         queryset = self.editable_only(request, queryset)
-        self.message_user(request, f"Activated {queryset.update(active=True)} labels.")
+        changed = queryset.update(active=True)
+        scheme_changed()
+        self.message_user(request, f"Activated {changed} labels.")
 
 
 # ---------------------------------------------------------------------------

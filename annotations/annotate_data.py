@@ -11,15 +11,31 @@ names they typed.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
+import sys
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
-from django.core.cache import cache
+from django.db import DatabaseError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.text import (
+    Truncator,
+    add_truncation_text,
+    calculate_truncate_chars_length,
+)
 
+from . import suggesting
 from .models import (
     PER_SEGMENT_ROLES,
     Annotation,
     Article,
+    ArticleTextAids,
     DimensionRole,
     ImportedSuggestion,
     Segment,
@@ -32,9 +48,15 @@ from .suggesting.candidates import article_names, cue_candidates
 # Sources put into the page for the source field (my own and curated ones);
 # a bigger list is searched through the source suggestions endpoint.
 PAGE_SOURCES = 500
-TEXT_AIDS_VERSION = 2
+# Raise when the shape of the stored aids changes; a change of the suggester's
+# code or model changes TEXT_AIDS_KEY by itself.
+TEXT_AIDS_VERSION = 3
 BUILT_IN = "built-in"
-TEXT_AIDS_SECONDS = 7 * 24 * 3600
+# Articles whose aids prepare_text_aids computes per batch (one query of their
+# segments, one upsert).
+PREPARE_BATCH = 50
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,6 +79,45 @@ class Mine:
         if row is None:
             return "open"
         return "unsure" if row["unsure"] else "labelled"
+
+
+# ---------------------------------------------------------------------------
+# The outline
+# ---------------------------------------------------------------------------
+
+
+@cache
+def _combining_mark() -> re.Pattern:
+    """Any character Unicode gives a combining class (built once per process)."""
+    marks = "".join(
+        chr(code)
+        for code in range(0x300, sys.maxunicode + 1)
+        if unicodedata.combining(chr(code))
+    )
+    return re.compile(f"[{re.escape(marks)}]")
+
+
+def truncate_chars(text: str, length: int) -> str:
+    """What Django's ``truncatechars`` filter gives, without its loop over every
+    character in Python (the outline shortens about 100 texts per page): the
+    same result whenever the text has no combining mark, else Django's own."""
+    text = unicodedata.normalize("NFC", text)
+    if len(text) <= length:
+        return text
+    if not text.isascii() and _combining_mark().search(text):
+        return Truncator(text).chars(length)
+    return add_truncation_text(
+        text[: calculate_truncate_chars_length(length, None)], None
+    )
+
+
+def outline_texts(segment: Segment) -> None:
+    """The outline's shortened text (and title) of a segment, set on it."""
+    if segment.is_annotatable:
+        segment.outline_text = truncate_chars(segment.text, 90)
+        segment.outline_title = truncate_chars(segment.text, 200)
+    else:
+        segment.outline_text = truncate_chars(segment.text, 60)
 
 
 # ---------------------------------------------------------------------------
@@ -154,15 +215,46 @@ def panel(index: SchemeIndex, values: dict) -> dict:
 # ---------------------------------------------------------------------------
 
 
+@cache
+def text_aids_key() -> str:
+    """What stored aids must have been computed with (``ArticleTextAids.key``):
+    TEXT_AIDS_VERSION, the suggester's code and its model file. A release that
+    changes any of them makes every stored row stale."""
+    digest = hashlib.sha256(f"text-aids:{TEXT_AIDS_VERSION}".encode())
+    package = Path(suggesting.__file__).parent
+    for path in sorted([*package.glob("*.py"), package / "data" / "model.json"]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def text_aids(article: Article, segments: list[Segment]) -> dict:
-    """Cue candidates (segment-local offsets, by segment id) and the names in the
-    article: computed from the text alone (about 10 ms for a long article),
-    cached per article and text."""
-    key = f"text-aids:v{TEXT_AIDS_VERSION}:{article.pk}:{article.content_hash[:16]}"
-    aids = cache.get(key)
-    if aids is not None:
-        return aids
-    text = article.text
+    """Cue candidates (segment-local offsets) and built-in suggestions by segment
+    id (as a string: the stored JSON's keys), and the names in the article.
+
+    From the stored row (``ArticleTextAids``; no query when the caller loaded it
+    with ``select_related("text_aids")``, else one); computed from the text
+    (about 10 ms for a long article, plus a query for the text if it was
+    deferred) and stored when missing or stale."""
+    loaded = Article.text_aids.related  # the reverse one-to-one's cache
+    if loaded.is_cached(article):
+        stored = loaded.get_cached_value(article)
+    else:
+        stored = ArticleTextAids.objects.filter(article=article).first()
+    if stored is not None and stored.key == text_aids_key():
+        return stored.data
+    aids = compute_text_aids(article.text, segments)
+    try:
+        with transaction.atomic():
+            _store_text_aids([(article.pk, aids)])
+    except DatabaseError:
+        # A cache: the page is shown all the same; computed again next time.
+        logger.warning("text aids of article %s not stored", article.pk, exc_info=True)
+    return aids
+
+
+def compute_text_aids(text: str, segments: list[Segment]) -> dict:
+    """The aids of one article from its text and segments (no query)."""
     annotatable = [segment for segment in segments if segment.is_annotatable]
     spans = [(segment.start, segment.end) for segment in annotatable]
     suggested = suggest_article(text, spans)
@@ -170,12 +262,12 @@ def text_aids(article: Article, segments: list[Segment]) -> dict:
     suggestions = {}
     for segment, found in zip(annotatable, suggested, strict=True):
         if found:
-            suggestions[segment.pk] = [
+            suggestions[str(segment.pk)] = [
                 _local_suggestion(segment, f.cue_spans, f.source_span, f) for f in found
             ]
         extra = [f.cue_spans for f in found if f.cue_spans]
         candidates = cue_candidates(text, segment.start, segment.end, extra=extra)
-        cues[segment.pk] = [
+        cues[str(segment.pk)] = [
             {
                 "spans": [[a - segment.start, b - segment.start] for a, b in c.spans],
                 "text": c.text,
@@ -187,9 +279,47 @@ def text_aids(article: Article, segments: list[Segment]) -> dict:
         [(s.start, s.end) for s in annotatable if s.kind in ("sentence", "byline")],
         sources=[f.source_text for found in suggested for f in found],
     )
-    aids = {"cues": cues, "names": names, "suggestions": suggestions}
-    cache.set(key, aids, TEXT_AIDS_SECONDS)
-    return aids
+    return {"cues": cues, "names": names, "suggestions": suggestions}
+
+
+def _store_text_aids(rows: Iterable[tuple[int, dict]]) -> None:
+    """Insert or replace the aids of these articles: one query."""
+    key = text_aids_key()
+    ArticleTextAids.objects.bulk_create(
+        [ArticleTextAids(article_id=pk, key=key, data=aids) for pk, aids in rows],
+        update_conflicts=True,
+        unique_fields=["article"],
+        update_fields=["key", "data"],
+    )
+
+
+def prepare_text_aids(articles: QuerySet[Article]) -> int:
+    """Compute and store the aids of those of ``articles`` without current ones
+    (after an import, or a release that changed the suggester), so that no
+    annotator waits for them; returns how many. Per PREPARE_BATCH articles: one
+    query for the articles, one for their segments, one upsert, each batch its
+    own transaction."""
+    pending = list(
+        articles.exclude(text_aids__key=text_aids_key())
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for first in range(0, len(pending), PREPARE_BATCH):
+        batch = pending[first : first + PREPARE_BATCH]
+        texts = dict(Article.objects.filter(pk__in=batch).values_list("pk", "text"))
+        by_article: dict[int, list[Segment]] = {}
+        for segment in Segment.objects.filter(article_id__in=batch).order_by(
+            "article_id", "position"
+        ):
+            by_article.setdefault(segment.article_id, []).append(segment)
+        rows = [
+            (pk, compute_text_aids(texts[pk], by_article.get(pk, [])))
+            for pk in batch
+            if pk in texts  # deleted meanwhile
+        ]
+        with transaction.atomic():
+            _store_text_aids(rows)
+    return len(pending)
 
 
 def _local_suggestion(segment: Segment, cue_spans, source_span, found) -> dict:
@@ -209,8 +339,11 @@ def _local_suggestion(segment: Segment, cue_spans, source_span, found) -> dict:
 
 def imported_suggestions(article: Article) -> dict[int, list[dict]]:
     """Suggestions imported from external tools for the article's segments, by
-    segment id (spans already segment-local). One query."""
+    segment id (spans already segment-local). One query, none when the article
+    was read with ``has_imported_suggestions`` false (``for_annotate_screen``)."""
     found: dict[int, list[dict]] = {}
+    if not getattr(article, "has_imported_suggestions", True):
+        return found
     rows = ImportedSuggestion.objects.filter(segment__article=article).order_by(
         "segment_id", "-score", "id"
     )
@@ -235,17 +368,17 @@ def page_sources(*, project, user, sees_others: bool) -> list[dict]:
     source type a curated entry carries: one query."""
     sources = (
         Source.objects.suggestable(project=project, user=user, sees_others=sees_others)
-        .select_related("source_type")
-        .order_by("owner_id", "name")[:PAGE_SOURCES]
+        .order_by("owner_id", "name")
+        .values_list("name", "aliases", "source_type__code", "owner_id")
     )
     return [
         {
-            "name": source.name,
-            "aliases": [a for a in source.aliases if isinstance(a, str)],
-            "type": source.source_type.code if source.source_type else "",
-            "own": source.owner_id == user.pk,
+            "name": name,
+            "aliases": [a for a in aliases if isinstance(a, str)],
+            "type": type_code or "",
+            "own": owner_id == user.pk,
         }
-        for source in sources
+        for name, aliases, type_code, owner_id in sources[:PAGE_SOURCES]
     ]
 
 
@@ -267,7 +400,7 @@ def screen_payload(
         imported = imported_suggestions(article)
         for segment in segments:
             both = imported.get(segment.pk, []) + aids["suggestions"].get(
-                segment.pk, []
+                str(segment.pk), []
             )
             if both:
                 offered[segment.pk] = both
@@ -284,7 +417,7 @@ def screen_payload(
                 "paragraph": segment.paragraph,
                 "text": segment.text,
                 "annotatable": segment.is_annotatable,
-                "cues": aids["cues"].get(segment.pk, []),
+                "cues": aids["cues"].get(str(segment.pk), []),
                 "suggestions": offered.get(segment.pk, []),
             }
             for segment in segments

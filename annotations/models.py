@@ -7,6 +7,7 @@ what they cost; writes that span models live in ``services.py``.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import PurePath
 
 from django.conf import settings
@@ -24,6 +25,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
 )
 from django.db.models.functions import Coalesce, Length
 from django.urls import reverse
@@ -186,6 +188,11 @@ class Label(models.Model):
 # ---------------------------------------------------------------------------
 
 
+def new_scheme_revision() -> str:
+    """A value of ``Project.scheme_revision`` never used before."""
+    return uuid.uuid4().hex
+
+
 class ProjectQuerySet(models.QuerySet):
     def for_user(self, user) -> ProjectQuerySet:
         """Projects the user is a member of (superusers: all). One query."""
@@ -221,6 +228,15 @@ class Project(models.Model):
         "screen. Switch off, e.g., for an agreement study without them.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Names the state of what ``scheme.SchemeIndex`` reads for this project (its
+    # scheme's dimensions and labels, its switched-on optional dimensions, its
+    # stance targets): a new value whenever one of them changes (``scheme.py``),
+    # so every process can keep the index it loaded as long as the project row
+    # it reads says the same. Random, not a counter: a change rolled back must
+    # never bring back a value that named other contents.
+    scheme_revision = models.CharField(
+        max_length=32, default=new_scheme_revision, editable=False
+    )
 
     objects = ProjectQuerySet.as_manager()
 
@@ -241,8 +257,10 @@ class Project(models.Model):
         annotations took 120-330 ms at 100,000 annotations, on every page and every
         save. Someone without a membership (a superuser) gets the COUNT: one query
         more."""
-        counter = Membership.objects.filter(project=self, user=annotator).values(
-            "labelled_count"
+        counter = (
+            Membership.objects.filter(project=self, user=annotator)
+            .order_by()
+            .values("labelled_count")
         )
         row = Article.objects.filter(project=self).aggregate(
             total=Sum("annotatable_count"),
@@ -251,12 +269,17 @@ class Project(models.Model):
         )
         done = row["done"]
         if done is None:
-            done = (
-                Annotation.objects.own()
-                .filter(article__project=self, annotator=annotator)
-                .count()
-            )
+            done = self.labelled_by(annotator)
         return done, row["total"] or 0
+
+    def labelled_by(self, annotator) -> int:
+        """COUNT of ``annotator``'s own annotations here (what the counter holds):
+        one query, for someone without a membership."""
+        return (
+            Annotation.objects.own()
+            .filter(article__project=self, annotator=annotator)
+            .count()
+        )
 
 
 def _labelled_count_of(project_id) -> Coalesce:
@@ -285,6 +308,28 @@ def _count(queryset: QuerySet, group: str, expression) -> Coalesce:
 
 
 class MembershipQuerySet(models.QuerySet):
+    def role_of(self, user, project) -> Subquery | Value:
+        """An expression for the user's role in ``project`` (e.g.
+        ``OuterRef("project")``), to read it in the query of the object itself:
+        what ``permissions.role_in`` answers (superusers: manager; not a member:
+        None)."""
+        if not user.is_authenticated:
+            return Value(None, output_field=models.CharField())
+        if user.is_superuser:
+            return Value(Role.MANAGER, output_field=models.CharField())
+        return Subquery(
+            self.filter(project=project, user=user).order_by().values("role")[:1]
+        )
+
+    def reviews_anywhere(self, user) -> Exists | Value:
+        """An expression: is the user a reviewer or manager in some project (the
+        navigation's Team link, ``context_processors.team_roles``)?"""
+        if not user.is_authenticated:
+            return Value(False)
+        if user.is_superuser:
+            return Value(True)
+        return Exists(self.filter(user=user, role__in=[Role.REVIEWER, Role.MANAGER]))
+
     def with_progress(self, project: Project) -> MembershipQuerySet:
         """The project's members with their work (manager dashboard): ONE query
         (correlated subqueries).
@@ -504,6 +549,31 @@ def _work_progress(user) -> dict:
     }
 
 
+def _progress_of(user, project) -> dict:
+    """``my_labelled`` (the user's ``Membership.labelled_count``; None without a
+    membership) and ``project_total`` (annotatable segments in ``project``, e.g.
+    ``OuterRef("project")``): what ``Project.labelled_progress`` reads, as
+    annotations of another query."""
+    counter = (
+        Membership.objects.filter(project=project, user=user)
+        .order_by()
+        .values("labelled_count")
+    )
+    total = (
+        Article.objects.filter(project=project)
+        .order_by()
+        .values("project")
+        .annotate(total=Sum("annotatable_count"))
+        .values("total")
+    )
+    return {
+        "my_labelled": Subquery(counter[:1])
+        if user.is_authenticated
+        else Value(None, output_field=IntegerField()),
+        "project_total": Coalesce(Subquery(total), 0),
+    }
+
+
 class ArticleQuerySet(models.QuerySet):
     def for_user(self, user) -> ArticleQuerySet:
         if user.is_superuser:
@@ -544,6 +614,27 @@ class ArticleQuerySet(models.QuerySet):
                 F("queue_position").asc(nulls_last=True),
                 "project__name",
                 "pk",
+            )
+        )
+
+    def for_annotate_screen(self, user) -> ArticleQuerySet:
+        """Articles with project and stored text aids (``ArticleTextAids``, None
+        until computed), ``has_imported_suggestions`` and, for ``user``: ``role``
+        in the project (None: not a member), ``team_role`` (reviewer or manager
+        anywhere), ``my_labelled`` (the progress counter; None without a
+        membership) and ``project_total`` (annotatable segments in the project).
+        ONE query; the text is deferred (only computing the aids needs it)."""
+        project = OuterRef("project")
+        return (
+            self.select_related("project", "text_aids")
+            .defer("text")
+            .annotate(
+                has_imported_suggestions=Exists(
+                    ImportedSuggestion.objects.filter(segment__article=OuterRef("pk"))
+                ),
+                role=Membership.objects.role_of(user, project),
+                team_role=Membership.objects.reviews_anywhere(user),
+                **_progress_of(user, project),
             )
         )
 
@@ -636,6 +727,21 @@ class SegmentQuerySet(models.QuerySet):
     def annotatable(self) -> SegmentQuerySet:
         return self.filter(kind__in=ANNOTATABLE_KINDS)
 
+    def for_save(self, user) -> SegmentQuerySet:
+        """Segments with article and project (article text deferred), ``role``
+        (the user's role in the project; None: not a member), ``my_labelled`` and
+        ``project_total`` (``_progress_of``). The save's one read before its
+        transaction."""
+        project = OuterRef("article__project")
+        return (
+            self.select_related("article__project")
+            .defer("article__text")
+            .annotate(
+                role=Membership.objects.role_of(user, project),
+                **_progress_of(user, project),
+            )
+        )
+
     def open_positions(self, *, article: Article, annotator) -> list[int]:
         """Positions of the article's annotatable segments ``annotator`` has not
         labelled, in order. One query."""
@@ -692,6 +798,32 @@ class Segment(models.Model):
     @property
     def is_annotatable(self) -> bool:
         return self.kind in ANNOTATABLE_KINDS
+
+
+class ArticleTextAids(models.Model):
+    """What the annotate screen offers from an article's text alone: cue
+    candidates and the built-in suggester's attributions per segment, and the
+    names in the article (``annotate_data.text_aids``). About 10 ms of Python per
+    article, so computed once and kept: the text and its segments never change.
+
+    A cache, never the source of truth: ``key`` names the code and suggester
+    model that computed ``data`` (``annotate_data.text_aids_key()``); a row with
+    another key, or none, is computed again when the article is shown, or ahead
+    by ``manage.py prepare_text_aids`` (after a large import or a release that
+    changed the suggester).
+    """
+
+    article = models.OneToOneField(
+        Article, on_delete=models.CASCADE, primary_key=True, related_name="text_aids"
+    )
+    key = models.CharField(max_length=32)
+    data = models.JSONField()
+
+    class Meta:
+        verbose_name_plural = "article text aids"
+
+    def __str__(self) -> str:
+        return f"text aids of article {self.article_id}"
 
 
 # ---------------------------------------------------------------------------

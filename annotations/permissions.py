@@ -36,7 +36,14 @@ def has_role(user, project: Project, minimum: str) -> bool:
 
 def require_role(user, project: Project, minimum: str = Role.ANNOTATOR) -> str:
     """Return the user's role, or 404 for non-members and 403 for a too-low role."""
-    role = role_in(user, project)
+    return check_role(role_in(user, project), project, minimum)
+
+
+def check_role(
+    role: str | None, project: Project, minimum: str = Role.ANNOTATOR
+) -> str:
+    """``require_role`` for a role read with the object itself
+    (``Membership.objects.role_of`` in the same query): no query."""
     if role is None:
         raise Http404("No such project.")
     if ROLE_RANK[role] < ROLE_RANK[minimum]:

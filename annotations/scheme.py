@@ -1,10 +1,20 @@
 """A project's label scheme as the pages, the save path and the export use it:
-loaded once per request (``SchemeIndex.for_project``, 3 queries), then looked up
-in memory.
+``SchemeIndex.for_project``, looked up in memory.
+
+Kept across requests in each process, by the project row's ``scheme_revision``
+(which every page already reads with the project): a page or a save whose
+project row names a revision this process has loaded costs no query; another
+revision loads the index (3 queries). Every change of what the index is made of
+gives the projects a new revision (:func:`scheme_changed`): saving or deleting a
+dimension, label or stance target and switching optional dimensions (signals,
+connected in ``apps.py``), and the writes that send no signal call it
+themselves (``QuerySet.update`` in the admin's label actions). So a change in
+one process reaches every other one with the next project row they read.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +25,16 @@ from .models import (
     Label,
     Project,
     StanceTarget,
+    new_scheme_revision,
 )
 from .snapshot import DimensionSpec
+
+# Indexes this process loaded, by (project, scheme, slug, scheme revision): the
+# slug too, as the export renderer kept in ``derived`` names the project by it.
+# The oldest goes first beyond CACHED_INDEXES (a few projects are in use at once).
+CACHED_INDEXES = 64
+_cache: dict[tuple, SchemeIndex] = {}
+_cache_lock = threading.Lock()
 
 
 @dataclass
@@ -39,6 +57,22 @@ class SchemeIndex:
 
     @classmethod
     def for_project(cls, project: Project) -> SchemeIndex:
+        """The index of ``project`` as its row (as loaded) names it: no query when
+        this process has it, else :meth:`load` (3 queries). Shared between
+        requests: read it, never change it (``derived`` is for what follows from
+        it alone)."""
+        key = (project.pk, project.scheme_id, project.slug, project.scheme_revision)
+        index = _cache.get(key)
+        if index is None:
+            index = cls.load(project)
+            with _cache_lock:
+                while len(_cache) >= CACHED_INDEXES:
+                    del _cache[next(iter(_cache))]
+                _cache[key] = index
+        return index
+
+    @classmethod
+    def load(cls, project: Project) -> SchemeIndex:
         """Three queries: switched-on optional dimensions, the scheme's labels
         (with their dimension) and the stance targets."""
         enabled_optional = set(project.optional_dimensions.values_list("pk", flat=True))
@@ -117,3 +151,28 @@ class SchemeIndex:
                 for t in sorted(self.targets.values(), key=lambda t: (t.order, t.pk))
             ]
         return specs
+
+
+def scheme_changed(*, raw: bool = False, **_signal) -> None:
+    """What an index is made of changed: every project gets a new
+    ``scheme_revision`` (one UPDATE of the few project rows: a label or a
+    dimension may be any project's), and this process forgets its indexes (a
+    caller may still hold a project row read before the change). Also the
+    receiver of the signals connected in ``apps.py``; not for rows loaded from a
+    fixture (``raw``, ``loaddata``), whose projects come with the revisions that
+    named them when they were dumped."""
+    if raw:
+        return
+    Project.objects.update(scheme_revision=new_scheme_revision())
+    forget_indexes()
+
+
+def optional_dimensions_changed(action: str, **signal) -> None:
+    """``m2m_changed`` of ``Project.optional_dimensions``."""
+    if action in ("post_add", "post_remove", "post_clear"):
+        scheme_changed()
+
+
+def forget_indexes() -> None:
+    with _cache_lock:
+        _cache.clear()

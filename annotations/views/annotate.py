@@ -16,10 +16,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations.annotate_data import Mine, panel, screen_payload
+from annotations.annotate_data import Mine, outline_texts, screen_payload
 from annotations.forms import AnnotationForm
-from annotations.models import Annotation, Article, Segment, Source
-from annotations.permissions import article_for, may_see_others
+from annotations.models import Article, Segment, Source
+from annotations.permissions import article_for, check_role, may_see_others
 from annotations.scheme import SchemeIndex
 from annotations.services import (
     MAX_SOURCE_CHARS,
@@ -29,6 +29,7 @@ from annotations.services import (
     save_annotation,
 )
 from annotations.snapshot import values_from_input
+from annotations.views.annotate_html import outline_html, panel_html, scheme_html
 
 SUGGESTION_LIMIT = 15
 
@@ -46,8 +47,43 @@ def next_open_position(*, article: Article, annotator, after: int) -> int | None
     open_positions = Segment.objects.open_positions(
         article=article, annotator=annotator
     )
+    return _next_of(open_positions, after)
+
+
+def _next_of(open_positions: list[int], after: int) -> int | None:
     later = [position for position in open_positions if position > after]
     return (later or open_positions or [None])[0]
+
+
+def _article_for_screen(user, pk: int) -> tuple[Article, str]:
+    """``article_for`` with all the screen reads beside the segments and my
+    labels (``Article.objects.for_annotate_screen``): one query."""
+    article = Article.objects.for_annotate_screen(user).filter(pk=pk).order_by().first()
+    if article is None:
+        raise Http404("No such article.")
+    return article, check_role(article.role, article.project)
+
+
+def _progress(article: Article, user) -> tuple[int, int]:
+    """(my labelled segments, annotatable segments) in the article's project: read
+    with the article by ``for_annotate_screen``, else one query (the save's
+    refusal and conflict pages). A superuser without a membership: a COUNT."""
+    if not hasattr(article, "project_total"):
+        return article.project.labelled_progress(user)
+    done = article.my_labelled
+    if done is None:
+        done = article.project.labelled_by(user)
+    return done, article.project_total
+
+
+def _progress_after_save(segment: Segment, annotation, user) -> tuple[int, int]:
+    """The project progress after a save: read before it with the segment
+    (``for_save``), plus one for an annotation the save created (the counter it
+    incremented). A superuser without a membership: a COUNT."""
+    if segment.my_labelled is None:
+        return segment.article.project.labelled_by(user), segment.project_total
+    created = annotation.revision == 1
+    return segment.my_labelled + created, segment.project_total
 
 
 def _context(
@@ -61,7 +97,10 @@ def _context(
     conflict: dict | None = None,
 ) -> dict:
     """Everything the page shows, the whole article's payload for annotate.js
-    included. Fixed: 9 queries at any article length."""
+    included. Fixed: 4 queries at any article length after
+    ``_article_for_screen`` (segments, my annotations, imported suggestions
+    when the project offers suggestions, the page's sources); the scheme index
+    comes from this process's cache while the project's scheme revision holds."""
     segments = list(article.segments.all())
     if not segments:
         raise Http404("This article has no segments.")
@@ -89,6 +128,7 @@ def _context(
     for segment in segments:
         segment.state = mine.state(segment)
         segment.url = f"{url_pattern}{segment.position}/"
+        outline_texts(segment)
         paragraphs.setdefault(segment.paragraph, []).append(segment)
     order = list(paragraphs)
     at = order.index(current.paragraph)
@@ -98,9 +138,14 @@ def _context(
     next_open = next((p for p in still_open if p > position), None)
     if next_open is None:
         next_open = next((p for p in still_open if p != position), None)
-    project_done, project_total = article.project.labelled_progress(request.user)
+    project_done, project_total = _progress(article, request.user)
     article_done = sum(1 for s in annotatable if s.pk in mine.by_segment)
+    extra = {}
+    if hasattr(article, "team_role"):
+        # Read with the article: the navigation's context processor need not ask.
+        extra["team_role"] = article.team_role
     return {
+        **extra,
         "article": article,
         "project": article.project,
         "segments": segments,
@@ -110,7 +155,12 @@ def _context(
         "context_after": paragraphs[order[at + 1]] if at + 1 < len(order) else [],
         "previous": before[-1] if before else None,
         "next": after[0] if after else None,
-        "panel": panel(index, values),
+        "panel": panel_html(index, values),
+        "scheme_html": scheme_html(index),
+        "outline": outline_html(segments, position),
+        "save_url": reverse(
+            "annotations:save_annotation", args=[article.pk, current.position]
+        ),
         # The whole article for annotate.js, as JSON in a data attribute (no
         # inline script: CSP).
         "payload_json": json.dumps(
@@ -166,7 +216,7 @@ def annotate(
     """The page, or (htmx / annotate.js navigation) only its ``annotate-root`` part.
 
     Never cached, so Back or a reload shows what the database holds."""
-    article, role = article_for(request.user, pk)
+    article, role = _article_for_screen(request.user, pk)
     context = _context(request, article, _position(request, position), role=role)
     template = "annotations/annotate.html"
     if request.htmx:
@@ -179,12 +229,21 @@ def annotate(
 @require_POST
 def save(request: HttpRequest, pk: int, position: int) -> HttpResponse:
     """Store my labels for one segment: JSON for annotate.js, else a redirect (or
-    the page again with the errors) for a plain form post."""
-    article, role = article_for(request.user, pk)
-    segment = Segment.objects.filter(article=article, position=position).first()
+    the page again with the errors) for a plain form post.
+
+    One read before the save's transaction (the segment with its article,
+    project and my role); the save itself (``save_annotation``) and, for the
+    answer, my open segments of the article and the project progress."""
+    segment = (
+        Segment.objects.for_save(request.user)
+        .filter(article_id=pk, position=position)
+        .order_by()
+        .first()
+    )
     if segment is None:
         raise Http404("No such segment.")
-    segment.article = article
+    article = segment.article
+    role = check_role(segment.role, article.project)
     form = AnnotationForm(request.POST)
     if not form.is_valid():
         return _refused(request, article, segment, form, _form_errors(form), role)
@@ -195,6 +254,7 @@ def save(request: HttpRequest, pk: int, position: int) -> HttpResponse:
             annotator=request.user,
             payload=payload,
             expected_revision=form.cleaned_data["revision"],
+            member=True,  # check_role above
         )
     except AnnotationRefused as refusal:
         return _refused(request, article, segment, form, refusal.errors, role)
@@ -245,9 +305,10 @@ def _saved(request, article, segment, annotation) -> HttpResponse:
     if request.POST.get("go") == "queue" and _wants_json(request):
         return _queued_save_answer(request, article, segment, annotation)
     go_next = request.POST.get("go", "next") == "next"
-    after = next_open_position(
-        article=article, annotator=request.user, after=segment.position
+    open_positions = Segment.objects.open_positions(
+        article=article, annotator=request.user
     )
+    after = _next_of(open_positions, segment.position)
     if go_next:
         next_url = (
             annotate_url(article.pk, after)
@@ -258,10 +319,12 @@ def _saved(request, article, segment, annotation) -> HttpResponse:
         next_url = annotate_url(article.pk, segment.position)
     if not _wants_json(request):
         return redirect(next_url, permanent=False)
-    project_done, project_total = article.project.labelled_progress(request.user)
-    article_done = (
-        Annotation.objects.own().filter(article=article, annotator=request.user).count()
+    project_done, project_total = _progress_after_save(
+        segment, annotation, request.user
     )
+    # Annotations exist of annotatable segments only (save_annotation refuses
+    # the others): the labelled ones are those not open.
+    article_done = article.annotatable_count - len(open_positions)
     return JsonResponse(
         {
             "status": "saved",
@@ -281,8 +344,10 @@ def _saved(request, article, segment, annotation) -> HttpResponse:
 def _queued_save_answer(request, article, segment, annotation) -> JsonResponse:
     """The answer to annotate.js's background queue: the page already knows the
     article (where to go next, its progress), so only the new revision and the
-    project bar. One query after the save."""
-    project_done, project_total = article.project.labelled_progress(request.user)
+    project bar. No query after the save."""
+    project_done, project_total = _progress_after_save(
+        segment, annotation, request.user
+    )
     return JsonResponse(
         {
             "status": "saved",

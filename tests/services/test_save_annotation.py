@@ -374,6 +374,43 @@ def test_replacing_labels_keeps_one_row_set(sentence, annotator):
     ]
 
 
+def test_replacing_keeps_only_the_new_attributions_and_stances(
+    sentence, annotator, article
+):
+    """The save deletes only the rows the annotation has (the lock's query says
+    which), stances before the attributions that hold them."""
+    with_source = AnnotationInput(
+        labels={"claim": ("opinion",)},
+        attributions=(AttributionInput(source_text="Olaf Scholz"),),
+        stances=(
+            StanceInput(target="nato", polarity="favor", holder=0),
+            StanceInput(target="russia", polarity="against"),
+        ),
+    )
+    other = article.segments.filter(kind="sentence").select_related("article__project")[
+        1
+    ]
+    save_annotation(
+        segment=other, annotator=annotator, payload=with_source, expected_revision=None
+    )
+    revision = None
+    for payload in (with_source, VALID, with_source, with_source):
+        annotation = save_annotation(
+            segment=sentence,
+            annotator=annotator,
+            payload=payload,
+            expected_revision=revision,
+        )
+        revision = annotation.revision
+        mine = {"annotation__segment": sentence}
+        assert AnnotationLabel.objects.filter(**mine).count() == 1
+        assert Attribution.objects.filter(**mine).count() == len(payload.attributions)
+        assert StanceEntry.objects.filter(**mine).count() == len(payload.stances)
+    # The other segment's annotation kept its rows.
+    assert Attribution.objects.filter(annotation__segment=other).count() == 1
+    assert StanceEntry.objects.filter(annotation__segment=other).count() == 2
+
+
 def test_source_alias_maps_to_the_canonical_entry(sentence, annotator, project):
     Source.objects.create(
         project=project, name="Wolodymyr Selenskyj", aliases=["Selenski", "Zelensky"]
