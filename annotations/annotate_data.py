@@ -49,7 +49,7 @@ from .suggesting.candidates import article_names, cue_candidates
 # a bigger list is searched through the source suggestions endpoint.
 PAGE_SOURCES = 500
 # Raise when the shape of the stored aids changes; a change of the suggester's
-# code or model changes TEXT_AIDS_KEY by itself.
+# code or model changes text_aids_key() by itself.
 TEXT_AIDS_VERSION = 3
 BUILT_IN = "built-in"
 # Articles whose aids prepare_text_aids computes per batch (one query of their
