@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from html import escape
 from typing import Any
 
@@ -33,6 +33,10 @@ from .snapshot import (
     group_attributions,
     value_of,
 )
+
+# The escaped form of the few strings a page repeats hundreds of times (label
+# names, usernames, keys, css classes); free text goes through ``escape``.
+escape_name = lru_cache(maxsize=4096)(escape)
 
 
 @dataclass
@@ -65,10 +69,10 @@ class ChoiceGroup:
         were most of the form's template time."""
         spec = self.spec
         kind = "checkbox" if spec.multi else "radio"
-        name = escape(self.field_name)
+        name = escape_name(self.field_name)
         out = []
         for choice in self.choices:
-            key = escape(choice.key)
+            key = escape_name(choice.key)
             if spec.target:
                 data = f' data-stance-key="{key}"'
             else:
@@ -82,11 +86,11 @@ class ChoiceGroup:
                     f' <span class="votes" title="chosen by {choice.votes}">'
                     f"{choice.votes}</span>"
                 )
+            kbd = f"<kbd>{key}</kbd>" if key else ""
             out.append(
                 f'<label class="chip{voted}"><input type="{kind}" name="{name}" '
-                f'value="{escape(choice.code)}"{data}>'
-                f"{f'<kbd>{key}</kbd>' if key else ''} {escape(choice.name)}{votes}"
-                "</label>\n"
+                f'value="{escape_name(choice.code)}"{data}>'
+                f"{kbd} {escape_name(choice.name)}{votes}</label>\n"
             )
         return mark_safe("".join(out))  # every value is escaped above
 
@@ -421,7 +425,7 @@ class ReviewSegment:
             f'<section class="{css}" id="seg-{pk}" tabindex="-1" '
             f'aria-label="Segment {segment.position}"{form_url}>\n'
             f'<p class="seg-text"><span class="pos">{segment.position}</span> '
-            f'<span class="kind">{escape(segment.kind)}</span> '
+            f'<span class="kind">{escape_name(segment.kind)}</span> '
             f"{escape(segment.text)}</p>\n"
         ]
         if self.annotatable:
@@ -559,17 +563,17 @@ def _comparison_html(item: ReviewSegment) -> SafeString:
     if not item.rows and not item.gold:
         return mark_safe('<p class="hint">Nobody has labelled this segment yet.</p>')
     out = ['<table class="review-labels">\n<thead><tr><th scope="col">Annotator</th>']
-    out += [f'<th scope="col">{escape(spec.name)}</th>' for spec in item.columns]
+    out += [f'<th scope="col">{escape_name(spec.name)}</th>' for spec in item.columns]
     out.append("</tr></thead>\n<tbody>\n")
     width = len(item.columns)
     for row in item.rows:
         annotation = row.annotation
         out.append(
-            f'<tr><th scope="row">{escape(annotation.annotator.username)}'
+            f'<tr><th scope="row">{escape_name(annotation.annotator.username)}'
             f"{UNSURE if annotation.unsure else ''}</th>"
         )
         out += [
-            (DIFFERS if differs else "<td>") + escape(text) + "</td>"
+            (DIFFERS if differs else "<td>") + escape_name(text) + "</td>"
             for text, differs in row.cells
         ]
         out.append("</tr>\n")
@@ -581,20 +585,21 @@ def _comparison_html(item: ReviewSegment) -> SafeString:
     if item.gold:
         gold = item.gold
         when = date_format(template_localtime(gold.updated_at), "SHORT_DATETIME_FORMAT")
+        who = escape_name(gold.annotator.username)
         out.append(
             '<tr class="gold-row"><th scope="row">Gold <span class="hint gold-by">by '
-            f"{escape(gold.annotator.username)}, {escape(when)}, rev. {gold.revision}"
+            f"{who}, {escape(when)}, rev. {gold.revision}"
         )
         if item.gold_from:
             out.append(", from ")
             out.append(
                 ", ".join(
-                    escape(who) + (CHANGED if changed else "")
+                    escape_name(who) + (CHANGED if changed else "")
                     for who, changed in item.gold_from
                 )
             )
         out.append("</span></th>")
-        out += [f"<td>{escape(text)}</td>" for text in item.gold_cells]
+        out += [f"<td>{escape_name(text)}</td>" for text in item.gold_cells]
         out.append("</tr>\n")
     out.append("</tbody>\n</table>\n")
     if item.attributions:
@@ -616,17 +621,17 @@ def _comparison_html(item: ReviewSegment) -> SafeString:
                         f'<span class="votes" title="given by {votes} of {n} '
                         f'annotators">{votes}/{n}</span></th>'
                     )
-                key = f"<kbd>{escape(line.key)}</kbd> " if line.key else ""
-                out.append(f'<th scope="row">{key}{escape(line.who)}</th>')
+                key = f"<kbd>{escape_name(line.key)}</kbd> " if line.key else ""
+                out.append(f'<th scope="row">{key}{escape_name(line.who)}</th>')
                 if len(line.cells) == 1:
                     (cell,) = line.cells
                     out.append(
-                        f'<td colspan="8" class="{escape(cell.css)}">'
+                        f'<td colspan="8" class="{escape_name(cell.css)}">'
                         f"{escape(cell.text)}</td>"
                     )
                 else:
                     out += [
-                        f'<td class="{escape(cell.css)}">{escape(cell.text)}</td>'
+                        f'<td class="{escape_name(cell.css)}">{escape(cell.text)}</td>'
                         if cell.css
                         else f"<td>{escape(cell.text)}</td>"
                         for cell in line.cells
