@@ -658,6 +658,18 @@ def _measure_all(
     _measure(config, scratch, result, log, by_article, picker)
 
 
+def saved_revisions(project: Project) -> dict[tuple[int, int], int]:
+    """(annotator, segment) -> revision of the annotations saved more than once: a
+    kept corpus measured again (``--reuse``) must send the revision the earlier
+    run's saves left, or its saves meet a 409. Empty on a fresh corpus."""
+    rows = (
+        Annotation.objects.own()
+        .filter(article__project=project, revision__gt=1)
+        .values_list("annotator_id", "segment_id", "revision")
+    )
+    return {(user, segment): revision for user, segment, revision in rows}
+
+
 def kept_corpus(scratch: Scratch, by_article: dict[int, list[int]]) -> dict:
     annotations = Annotation.objects.filter(segment__article__project=scratch.project)
     return {
@@ -765,6 +777,7 @@ def _measure(
                 "id", "position"
             )
         ),
+        revisions=saved_revisions(scratch.project),
     )
     clients = Clients(scratch)
     fresh = fresh_segments(ctx)
